@@ -1,0 +1,13 @@
+/* The keyburst command-line tool: one file per command family. Each entry
+ * point gets argv starting at its sub-command and returns the exit status
+ * (0 ok, 1 the operation failed, 2 bad usage). Errors go to stderr. */
+#ifndef KB_CLI_H
+#define KB_CLI_H
+
+int kb_cmd_mikey(int argc, char **argv);
+int kb_cmd_gba(int argc, char **argv);
+int kb_cmd_digest(int argc, char **argv);
+int kb_cmd_roster(int argc, char **argv);
+int kb_cmd_pcap(int argc, char **argv);
+
+#endif
