@@ -37,6 +37,9 @@ enum kb_mikey_payload_type {
 #define KB_MIKEY_MAC_LEN 20
 #define KB_MIKEY_MAX_IDS 4
 #define KB_MIKEY_MAX_KEYDATA 4
+#define KB_MIKEY_MAX_ERRS 4 /* ERR payloads in one error message */
+#define KB_MIKEY_MAX_SPS 8
+#define KB_MIKEY_MAX_GENEXTS 8
 
 struct kb_mikey_error {
 	size_t offset; /* byte offset in the input where the problem is */
@@ -91,7 +94,8 @@ struct kb_mikey_msg {
 	size_t v_mac_off;
 
 	bool has_err;
-	uint8_t err_code;
+	uint8_t err_code; /* the first ERR payload's code */
+	unsigned n_err, n_sp, n_genext;
 };
 
 /* One key data sub-payload, decoded from decrypted KEMAC data. */

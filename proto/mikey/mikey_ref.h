@@ -51,4 +51,35 @@ int kb_ref_open(const uint8_t *buf, size_t len, const uint8_t *psk, size_t psk_l
 		const uint8_t *rand, size_t rand_len, struct kb_mikey_opened *out,
 		struct kb_mikey_error *err);
 
+/* Reusable OpenSSL state (an AES-128-CTR cipher context and an HMAC-SHA-1
+ * MAC context, fetched once). The calls above create and free one per call;
+ * the *_ctx variants let a caller (the benchmark's "reused contexts" run, a
+ * UE simulator thread) keep one per thread. A context holds no key between
+ * calls that a caller can rely on, and is not thread-safe. */
+struct kb_ref_ctx;
+
+struct kb_ref_ctx *kb_ref_ctx_new(void);
+void kb_ref_ctx_free(struct kb_ref_ctx *ctx);
+
+int kb_ref_seal_ctx(struct kb_ref_ctx *ctx, uint8_t *msg, const struct kb_mikey_layout *lay,
+		    uint32_t csb_id, uint32_t counter, const struct kb_mikey_tkeys *tk);
+int kb_ref_seal_msk_ctx(struct kb_ref_ctx *ctx, uint8_t *buf, size_t cap,
+			const struct kb_msk_msg_params *p, const struct kb_mikey_tkeys *tk,
+			size_t *len);
+int kb_ref_build_ack_ctx(struct kb_ref_ctx *ctx, uint8_t *buf, size_t cap, uint32_t csb_id,
+			 uint32_t counter, const uint8_t *idi, uint16_t idi_len, const uint8_t *idr,
+			 uint16_t idr_len, const struct kb_mikey_tkeys *tk, size_t *len);
+int kb_ref_verify_ack_ctx(struct kb_ref_ctx *ctx, const uint8_t *buf, const struct kb_mikey_msg *m,
+			  const uint8_t *idi, uint16_t idi_len, const uint8_t *idr,
+			  uint16_t idr_len, const struct kb_mikey_tkeys *tk);
+int kb_ref_open_ctx(struct kb_ref_ctx *ctx, const uint8_t *buf, size_t len, const uint8_t *psk,
+		    size_t psk_len, const uint8_t *rand, size_t rand_len,
+		    struct kb_mikey_opened *out, struct kb_mikey_error *err);
+
+/* Open with transport keys already derived (the server side of an SA, or a
+ * UE that cached them); the message's RAND, if any, is not used. */
+int kb_ref_open_tk(struct kb_ref_ctx *ctx, const uint8_t *buf, size_t len,
+		   const struct kb_mikey_tkeys *tk, struct kb_mikey_opened *out,
+		   struct kb_mikey_error *err);
+
 #endif
