@@ -24,6 +24,16 @@ static int fail(char *err, size_t errlen, const char *msg)
 	return -1;
 }
 
+/* Identities are printable ASCII without spaces: a NUL or a control byte
+ * would be cut or misread by every consumer downstream. */
+static bool printable(const char *s, long n)
+{
+	for (long i = 0; i < n; i++)
+		if (s[i] <= 0x20 || s[i] >= 0x7f)
+			return false;
+	return true;
+}
+
 /* Split the next comma-separated field; returns its length or -1 at the end. */
 static long next_field(const char **p, const char *end, const char **field)
 {
@@ -53,11 +63,13 @@ int kb_roster_parse_line(const char *line, size_t len, struct kb_roster_row *row
 		return fail(err, errlen, "more than 5 fields");
 
 	memset(row, 0, sizeof(*row));
-	if (flen[0] == 0 || flen[0] >= KB_ROSTER_FIELD_MAX)
-		return fail(err, errlen, "impi: empty or longer than 127 bytes");
+	if (flen[0] == 0 || flen[0] >= KB_ROSTER_FIELD_MAX || !printable(f[0], flen[0]))
+		return fail(err, errlen,
+			    "impi: empty, longer than 127 bytes, or not printable ASCII");
 	memcpy(row->impi, f[0], (size_t)flen[0]);
-	if (flen[1] == 0 || flen[1] >= KB_ROSTER_FIELD_MAX)
-		return fail(err, errlen, "b_tid: empty or longer than 127 bytes");
+	if (flen[1] == 0 || flen[1] >= KB_ROSTER_FIELD_MAX || !printable(f[1], flen[1]))
+		return fail(err, errlen,
+			    "b_tid: empty, longer than 127 bytes, or not printable ASCII");
 	memcpy(row->b_tid, f[1], (size_t)flen[1]);
 	if (flen[2] != 2 * KB_MUK_LEN ||
 	    kb_hex_decode(f[2], (size_t)flen[2], row->muk, sizeof(row->muk)) != KB_MUK_LEN)

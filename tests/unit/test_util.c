@@ -83,6 +83,13 @@ static void test_roster_errors(void)
 	snprintf(line, sizeof(line), ",btid,%s,10.0.0.1,1", muk);
 	CHECK(kb_roster_parse_line(line, strlen(line), &r, err, sizeof(err)) == -1);
 	CHECK(kb_roster_parse_line("", 0, &r, err, sizeof(err)) == -1);
+	/* found by fuzz_roster_csv: a NUL inside an identity was accepted */
+	snprintf(line, sizeof(line), "impi,b%ctid,%s,10.0.0.1,1", 1, muk);
+	CHECK(kb_roster_parse_line(line, strlen(line), &r, err, sizeof(err)) == -1);
+	CHECK(strstr(err, "b_tid") != NULL);
+	char nul[] = "i\0pi,btid,x,10.0.0.1,1";
+	nul[1] = '\0';
+	CHECK(kb_roster_parse_line(nul, sizeof(nul) - 1, &r, err, sizeof(err)) == -1);
 }
 
 int main(void)
