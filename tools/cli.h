@@ -9,5 +9,6 @@ int kb_cmd_gba(int argc, char **argv);
 int kb_cmd_digest(int argc, char **argv);
 int kb_cmd_roster(int argc, char **argv);
 int kb_cmd_pcap(int argc, char **argv);
+int kb_cmd_admin(int argc, char **argv);
 
 #endif

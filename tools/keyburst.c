@@ -14,6 +14,7 @@ static const struct {
 	{"digest", kb_cmd_digest, "response: HTTP Digest (RFC 2617/7616) computation"},
 	{"roster", kb_cmd_roster, "gen: deterministic synthetic UE rosters (CSV)"},
 	{"pcap", kb_cmd_pcap, "verify: check every MIKEY message in a capture"},
+	{"admin", kb_cmd_admin, "services, rollover, import, status: the admin API client"},
 };
 
 static int usage(FILE *out)

@@ -1,0 +1,25 @@
+/* Small helpers the two listeners share (libmicrohttpd). */
+#ifndef KB_HTTP_UTIL_H
+#define KB_HTTP_UTIL_H
+
+#include <microhttpd.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+/* Queue a response; body is copied. extra headers: NULL-terminated list of
+ * name, value pairs (may be NULL). */
+enum MHD_Result kb_http_reply(struct MHD_Connection *con, unsigned code, const char *ctype,
+			      const char *body, size_t len, const char *const *headers);
+/* text/plain "error: msg\n" */
+enum MHD_Result kb_http_error(struct MHD_Connection *con, unsigned code, const char *msg);
+
+/* Whether the request's Content-Type is `want` (parameters allowed). */
+bool kb_http_ctype_is(struct MHD_Connection *con, const char *want);
+
+/* Start a daemon on addr:port with our common options; NULL + err. */
+struct MHD_Daemon *kb_http_start(const char *addr, unsigned short port, unsigned threads,
+				 const char *cert_pem, const char *key_pem,
+				 MHD_AccessHandlerCallback handler, void *handler_cls,
+				 MHD_RequestCompletedCallback done, char *err, size_t errlen);
+
+#endif

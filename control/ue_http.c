@@ -1,0 +1,399 @@
+/* The UE listener (TS 33.246 §6.3.2): user service registration and
+ * deregistration, and the MSK request, each an HTTP POST authenticated with
+ * Digest over GBA credentials (username B-TID, password base64(MRK)).
+ * Order of checks: size (413), Digest (401), media type and body (400),
+ * then the per-item work with a status code per item. */
+#include "http_util.h"
+
+#include "ctl_internal.h"
+#include "ue_xml.h"
+#include "util/secret.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define UE_PATH_REGISTER "/mbms/v1/register"
+#define UE_PATH_DEREGISTER "/mbms/v1/deregister"
+#define UE_PATH_MSK "/mbms/v1/msk"
+
+struct ue_req {
+	enum kb_ep ep;
+	size_t len, cap;
+	char *body;
+	bool too_large;
+};
+
+/* What the Digest lookup found for the request being verified on this
+ * thread: the verdict needs the password, the handler then needs the MUK. */
+static _Thread_local struct {
+	bool have;
+	int reason; /* KB_AUTH_EXPIRED or -1 */
+	struct kb_bootstrap b;
+} tl;
+
+static int digest_lookup(void *ctx, const char *username, bool userhash, enum kb_digest_alg alg,
+			 const char *realm, struct kb_digest_secret *secret)
+{
+	struct kb_ctl *c = ctx;
+	(void)alg;
+	(void)realm;
+	kb_bootstrap_wipe(&tl.b);
+	tl.have = false;
+	tl.reason = -1;
+	if (userhash)
+		return -1; /* not offered */
+	if (kb_ctl_lookup(c, username, &tl.b) != KB_KS_FOUND)
+		return -1;
+	if (!kb_bootstrap_usable(&tl.b, kb_ctl_now(), false)) {
+		tl.reason = KB_AUTH_EXPIRED;
+		kb_bootstrap_wipe(&tl.b);
+		return -1;
+	}
+	/* password = base64(MRK): 44 characters */
+	EVP_EncodeBlock((unsigned char *)secret->password, tl.b.mrk, sizeof(tl.b.mrk));
+	tl.have = true;
+	return 0;
+}
+
+int kb_ctl_lookup(struct kb_ctl *c, const char *btid, struct kb_bootstrap *out)
+{
+	struct kb_keysource *srcs[2] = {c->records, c->bsfsim};
+	int last = KB_KS_UNKNOWN;
+	for (size_t i = 0; i < 2; i++) {
+		if (srcs[i] == NULL)
+			continue;
+		int rc = srcs[i]->lookup(srcs[i], btid, out);
+		if (rc == KB_KS_FOUND)
+			return rc;
+		if (rc == KB_KS_ERR)
+			last = rc;
+	}
+	return last;
+}
+
+struct kb_digest_server *kb_ctl_digest_new(struct kb_ctl *c, char *err, size_t errlen);
+struct kb_digest_server *kb_ctl_digest_new(struct kb_ctl *c, char *err, size_t errlen)
+{
+	struct kb_digest_server_config dc = {
+		.realm = c->realm,
+		.algs = {KB_DIGEST_SHA256, KB_DIGEST_MD5},
+		.n_algs = 2,
+		/* PROTOCOLS §2: offer auth-int then auth (curl answers auth) */
+		.qops = {KB_DIGEST_QOP_AUTH_INT, KB_DIGEST_QOP_AUTH},
+		.n_qops = 2,
+		.nonce_lifetime = c->cfg.nonce_lifetime,
+		.lookup = digest_lookup,
+		.lookup_ctx = c,
+	};
+	return kb_digest_server_new(&dc, err, errlen);
+}
+
+static enum MHD_Result challenge(struct kb_ctl *c, struct MHD_Connection *con, bool stale)
+{
+	char nonce[KB_DIGEST_NONCE_LEN + 1];
+	char ch[KB_DIGEST_ALG_COUNT][KB_DIGEST_CHALLENGE_MAX];
+	const char *hdrs[2 * KB_DIGEST_ALG_COUNT + 1];
+	size_t n = kb_digest_server_n_algs(c->digest), h = 0;
+	if (kb_digest_server_nonce(c->digest, nonce) != 0)
+		return kb_http_error(con, MHD_HTTP_INTERNAL_SERVER_ERROR, "no nonce");
+	for (size_t i = 0; i < n && i < KB_DIGEST_ALG_COUNT; i++) {
+		if (kb_digest_server_challenge(c->digest, i, nonce, stale, ch[i], sizeof(ch[i])) !=
+		    0)
+			continue;
+		hdrs[h++] = MHD_HTTP_HEADER_WWW_AUTHENTICATE;
+		hdrs[h++] = ch[i];
+	}
+	hdrs[h] = NULL;
+	static const char msg[] = "error: authentication required (HTTP Digest with GBA "
+				  "credentials)\n";
+	return kb_http_reply(con, MHD_HTTP_UNAUTHORIZED, "text/plain; charset=utf-8", msg,
+			     sizeof(msg) - 1, hdrs);
+}
+
+static void client_addr(struct kb_ctl *c, struct MHD_Connection *con, struct kb_ue_addr *a)
+{
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(con, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	memset(a, 0, sizeof(*a));
+	a->port = c->cfg.ue_udp_port;
+	if (ci == NULL || ci->client_addr == NULL)
+		return;
+	if (ci->client_addr->sa_family == AF_INET) {
+		const struct sockaddr_in *s = (const struct sockaddr_in *)ci->client_addr;
+		a->af = AF_INET;
+		memcpy(a->ip, &s->sin_addr, 4);
+	} else if (ci->client_addr->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *s = (const struct sockaddr_in6 *)ci->client_addr;
+		a->af = AF_INET6;
+		memcpy(a->ip, &s->sin6_addr, 16);
+	}
+}
+
+static size_t reg_key(char *key, size_t cap, const char *impi, const char *sid)
+{
+	size_t il = strlen(impi), sl = strlen(sid);
+	if (il + 1 + sl > cap)
+		return 0;
+	memcpy(key, impi, il);
+	key[il] = '\0';
+	memcpy(key + il + 1, sid, sl);
+	return il + 1 + sl;
+}
+
+static enum MHD_Result do_registration(struct kb_ctl *c, struct MHD_Connection *con,
+				       struct ue_req *r, const char *auth_info)
+{
+	struct kb_service_list l;
+	int codes[KB_XML_MAX_ITEMS];
+	char err[256], key[KB_IMPI_MAX + KB_SERVICE_ID_MAX];
+	bool dereg = r->ep == KB_EP_DEREGISTER;
+	uint16_t group = 0;
+	if (kb_xml_parse_registration(r->body, r->len, dereg, &l, err, sizeof(err)) != 0)
+		return kb_http_error(con, MHD_HTTP_BAD_REQUEST, err);
+	for (size_t i = 0; i < l.n; i++) {
+		struct kb_rec_service svc;
+		size_t kl = reg_key(key, sizeof(key), tl.b.impi, l.ids[i]);
+		int rc = kb_ctl_service_get(c, l.ids[i], &svc);
+		if (rc == KB_STORE_NOTFOUND) {
+			codes[i] = KB_ST_NOT_FOUND;
+			continue;
+		}
+		if (rc != 0 || kl == 0) {
+			codes[i] = KB_ST_INTERNAL;
+			continue;
+		}
+		if (dereg) {
+			rc = c->st->ops->del(c->st, KB_ST_REG, key, kl);
+			codes[i] = rc == 0                   ? KB_ST_OK
+				   : rc == KB_STORE_NOTFOUND ? KB_ST_NOT_FOUND
+							     : KB_ST_INTERNAL;
+			continue;
+		}
+		struct kb_rec_reg reg = {.version = KB_REC_VERSION, .registered = kb_ctl_now()};
+		snprintf(reg.btid, sizeof(reg.btid), "%s", tl.b.btid);
+		rc = c->st->ops->put(c->st, KB_ST_REG, key, kl, &reg, sizeof(reg));
+		codes[i] = rc == 0 ? KB_ST_OK : KB_ST_INTERNAL;
+		if (rc == 0 && group == 0)
+			group = svc.key_group;
+	}
+	if (!dereg && group != 0) {
+		/* the MUK is known now: the SA exists from here on */
+		struct kb_ue_addr a;
+		uint32_t csb;
+		client_addr(c, con, &a);
+		if (kb_ctl_ensure_sa(c, &tl.b, &a, group, &csb) != 0)
+			fprintf(stderr, "control: SA creation failed for a registration\n");
+	}
+	size_t len = 0;
+	char *doc = kb_xml_registration_response(&l, codes, &len);
+	if (doc == NULL)
+		return kb_http_error(con, MHD_HTTP_INTERNAL_SERVER_ERROR, "response");
+	const char *hdrs[] = {"Authentication-Info", auth_info, NULL};
+	enum MHD_Result ret =
+		kb_http_reply(con, MHD_HTTP_OK, KB_MT_REGISTER_RESPONSE, doc, len, hdrs);
+	free(doc);
+	return ret;
+}
+
+static int msk_item(struct kb_ctl *c, uint32_t csb, const uint8_t domain[3], uint32_t msk_id)
+{
+	struct kb_rec_service svc;
+	struct kb_ctl_job job = {.type = KB_CTL_JOB_DELIVER_MSK, .csb_id = csb};
+	char key[KB_IMPI_MAX + KB_SERVICE_ID_MAX];
+	uint16_t group = (uint16_t)(msk_id >> 16), kn = (uint16_t)msk_id;
+	int rc = kb_ctl_service_by_group(c, domain, group, &svc);
+	if (rc == KB_STORE_NOTFOUND)
+		return KB_ST_NOT_FOUND;
+	if (rc != 0)
+		return KB_ST_INTERNAL;
+	size_t kl = reg_key(key, sizeof(key), tl.b.impi, svc.id);
+	rc = kl != 0 ? c->st->ops->get(c->st, KB_ST_REG, key, kl, NULL, 0, NULL) : KB_STORE_ERR;
+	if (rc == KB_STORE_NOTFOUND)
+		return KB_ST_FORBIDDEN;
+	if (rc != 0)
+		return KB_ST_INTERNAL;
+	if (kn == 0) {
+		/* "the current MSK": during a rollover that is the new one */
+		kn = svc.next_kn != 0 ? svc.next_kn : svc.current_kn;
+	} else if (kn != svc.current_kn && kn != svc.next_kn) {
+		return KB_ST_NOT_FOUND; /* a UE holds at most two MSKs */
+	}
+	if (kb_ctl_msk_get(c, &svc, kn, job.msk) != 0)
+		return KB_ST_NOT_FOUND;
+	memcpy(job.key_domain, domain, 3);
+	job.key_group = group;
+	job.msk_id = (uint32_t)group << 16 | kn;
+	job.ack_wanted = svc.ack_wanted != 0;
+	job.retries = svc.retries;
+	rc = c->hooks.post_job != NULL ? c->hooks.post_job(c->hooks.ctx, &job) : -1;
+	kb_memzero(job.msk, sizeof(job.msk));
+	atomic_fetch_add(rc == 0 ? &c->jobs_posted : &c->jobs_refused, 1);
+	return rc == 0 ? KB_ST_OK : KB_ST_INTERNAL;
+}
+
+static enum MHD_Result do_msk(struct kb_ctl *c, struct MHD_Connection *con, struct ue_req *r,
+			      const char *auth_info)
+{
+	struct kb_msk_request req;
+	int codes[KB_XML_MAX_ITEMS];
+	char err[256];
+	struct kb_ue_addr a;
+	uint32_t csb = 0;
+	if (kb_xml_parse_msk_request(r->body, r->len, &req, err, sizeof(err)) != 0)
+		return kb_http_error(con, MHD_HTTP_BAD_REQUEST, err);
+	client_addr(c, con, &a);
+	bool have_sa = kb_ctl_ensure_sa(c, &tl.b, &a, 0, &csb) == 0;
+	for (size_t i = 0; i < req.n; i++)
+		codes[i] =
+			have_sa ? msk_item(c, csb, req.key_domain, req.msk_ids[i]) : KB_ST_INTERNAL;
+	size_t len = 0;
+	char *doc = kb_xml_msk_response(&req, codes, &len);
+	if (doc == NULL)
+		return kb_http_error(con, MHD_HTTP_INTERNAL_SERVER_ERROR, "response");
+	const char *hdrs[] = {"Authentication-Info", auth_info, NULL};
+	enum MHD_Result ret = kb_http_reply(con, MHD_HTTP_OK, KB_MT_MSK_RESPONSE, doc, len, hdrs);
+	free(doc);
+	return ret;
+}
+
+static enum MHD_Result finish(struct kb_ctl *c, struct MHD_Connection *con, const char *url,
+			      const char *method, struct ue_req *r, unsigned *code)
+{
+	static const char *const ctypes[] = {KB_MT_REGISTER, KB_MT_DEREGISTER, KB_MT_MSK};
+	struct kb_digest_request dr = {
+		.method = method,
+		.uri = url,
+		.body = (const uint8_t *)r->body,
+		.body_len = r->len,
+	};
+	struct kb_digest_verdict v;
+	enum kb_digest_result res;
+	enum MHD_Result ret;
+	if (r->too_large) {
+		*code = MHD_HTTP_CONTENT_TOO_LARGE;
+		return kb_http_error(con, *code, "request body exceeds the size limit");
+	}
+	dr.authorization =
+		MHD_lookup_connection_value(con, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+	dr.authorization_len = dr.authorization != NULL ? strlen(dr.authorization) : 0;
+	tl.have = false;
+	tl.reason = -1;
+	res = kb_digest_server_verify(c->digest, &dr, &v);
+	if (res != KB_DIGEST_OK || !tl.have) {
+		int reason = tl.reason == KB_AUTH_EXPIRED ? KB_AUTH_EXPIRED : (int)res;
+		if (res == KB_DIGEST_OK)
+			reason = KB_DIGEST_UNKNOWN_USER;
+		if ((unsigned)reason < KB_AUTH_REASONS)
+			atomic_fetch_add(&c->auth_fail[reason], 1);
+		/* why, never a key: the B-TID is an identifier */
+		if (res != KB_DIGEST_MISSING)
+			fprintf(stderr, "control: 401 %s for '%.64s' on %s\n",
+				reason == KB_AUTH_EXPIRED ? "expired" : kb_digest_result_name(res),
+				v.username, url);
+		kb_bootstrap_wipe(&tl.b);
+		*code = MHD_HTTP_UNAUTHORIZED;
+		return challenge(c, con, res == KB_DIGEST_STALE);
+	}
+	if (!kb_http_ctype_is(con, ctypes[r->ep])) {
+		char msg[128];
+		snprintf(msg, sizeof(msg), "Content-Type must be %s", ctypes[r->ep]);
+		*code = MHD_HTTP_BAD_REQUEST;
+		ret = kb_http_error(con, *code, msg);
+	} else {
+		*code = MHD_HTTP_OK;
+		ret = r->ep == KB_EP_MSK ? do_msk(c, con, r, v.auth_info)
+					 : do_registration(c, con, r, v.auth_info);
+	}
+	kb_bootstrap_wipe(&tl.b);
+	tl.have = false;
+	return ret;
+}
+
+static enum MHD_Result ue_handler(void *cls, struct MHD_Connection *con, const char *url,
+				  const char *method, const char *version, const char *upload_data,
+				  size_t *upload_data_size, void **con_cls)
+{
+	struct kb_ctl *c = cls;
+	struct ue_req *r = *con_cls;
+	(void)version;
+	if (r == NULL) {
+		enum kb_ep ep = strcmp(url, UE_PATH_REGISTER) == 0     ? KB_EP_REGISTER
+				: strcmp(url, UE_PATH_DEREGISTER) == 0 ? KB_EP_DEREGISTER
+				: strcmp(url, UE_PATH_MSK) == 0        ? KB_EP_MSK
+								       : KB_EP_OTHER;
+		if (ep == KB_EP_OTHER) {
+			kb_ctl_count_http(c, ep, MHD_HTTP_NOT_FOUND);
+			return kb_http_error(con, MHD_HTTP_NOT_FOUND, "no such resource");
+		}
+		if (strcmp(method, MHD_HTTP_METHOD_POST) != 0) {
+			const char *hdrs[] = {MHD_HTTP_HEADER_ALLOW, "POST", NULL};
+			kb_ctl_count_http(c, ep, MHD_HTTP_METHOD_NOT_ALLOWED);
+			return kb_http_reply(con, MHD_HTTP_METHOD_NOT_ALLOWED, "text/plain",
+					     "error: POST only\n", 17, hdrs);
+		}
+		r = calloc(1, sizeof(*r));
+		if (r == NULL)
+			return MHD_NO;
+		r->ep = ep;
+		const char *cl = MHD_lookup_connection_value(con, MHD_HEADER_KIND,
+							     MHD_HTTP_HEADER_CONTENT_LENGTH);
+		*con_cls = r;
+		if (cl != NULL && strtoull(cl, NULL, 10) > c->cfg.max_body) {
+			/* answer before reading the body; MHD closes afterwards */
+			r->too_large = true;
+			kb_ctl_count_http(c, ep, MHD_HTTP_CONTENT_TOO_LARGE);
+			return kb_http_error(con, MHD_HTTP_CONTENT_TOO_LARGE,
+					     "request body exceeds the size limit");
+		}
+		return MHD_YES;
+	}
+	if (*upload_data_size != 0) {
+		size_t n = *upload_data_size;
+		*upload_data_size = 0;
+		if (r->too_large || r->len + n > c->cfg.max_body) {
+			r->too_large = true;
+			return MHD_YES; /* drain, then 413 */
+		}
+		if (r->len + n > r->cap) {
+			size_t cap = r->cap != 0 ? r->cap : 1024;
+			while (cap < r->len + n)
+				cap *= 2;
+			char *nb = realloc(r->body, cap);
+			if (nb == NULL)
+				return MHD_NO;
+			r->body = nb;
+			r->cap = cap;
+		}
+		memcpy(r->body + r->len, upload_data, n);
+		r->len += n;
+		return MHD_YES;
+	}
+	unsigned code = 0;
+	enum MHD_Result ret = finish(c, con, url, method, r, &code);
+	kb_ctl_count_http(c, r->ep, (int)code);
+	return ret;
+}
+
+static void ue_done(void *cls, struct MHD_Connection *con, void **con_cls,
+		    enum MHD_RequestTerminationCode toe)
+{
+	struct ue_req *r = *con_cls;
+	(void)cls;
+	(void)con;
+	(void)toe;
+	if (r == NULL)
+		return;
+	free(r->body);
+	free(r);
+	*con_cls = NULL;
+}
+
+struct MHD_Daemon *kb_ctl_ue_server_start(struct kb_ctl *c, char *err, size_t errlen)
+{
+	return kb_http_start(c->cfg.ue_addr, c->cfg.ue_port, c->cfg.http_threads, c->tls_cert_pem,
+			     c->tls_key_pem, ue_handler, c, ue_done, err, errlen);
+}
