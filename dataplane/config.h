@@ -1,0 +1,58 @@
+/* keyburstd configuration: an INI file (inih) plus command-line overrides.
+ * See dataplane/keyburstd.conf.example for every key. */
+#ifndef KB_DP_CONFIG_H
+#define KB_DP_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define KB_MAX_SERVICES 64
+#define KB_IDI_MAX 255
+
+struct kb_service_cfg {
+	char name[64];
+	uint16_t key_group;
+	uint16_t udp_port; /* our source port; acks come back to it */
+	bool ack; /* V bit: ask UEs for a verification message */
+};
+
+struct kb_config {
+	/* [port] */
+	uint16_t port_id;
+	uint8_t ip4[4]; /* our IPv4 source address */
+	uint8_t ip6[16]; /* our IPv6 source address */
+	bool has_ip4, has_ip6;
+	uint8_t next_hop_mac[6];
+	bool has_next_hop_mac; /* static; otherwise learned by ARP */
+	uint8_t next_hop_ip4[4];
+	bool has_next_hop_ip4;
+	bool udp_csum_v4; /* IPv4 UDP checksum (IPv6 always has one) */
+	/* [dataplane] */
+	unsigned lcores; /* dataplane lcores; 0 = every worker lcore */
+	unsigned burst; /* messages built and sealed at once, 1..64 */
+	uint64_t pps; /* token-bucket ceiling over all lcores; 0 = none */
+	unsigned ack_timeout_ms;
+	unsigned retries; /* retransmissions before a UE is marked failed */
+	unsigned backoff; /* timeout multiplier per retry (1 = constant) */
+	unsigned mbufs; /* mbuf pool size */
+	unsigned ring_size; /* job, event and hand-over rings */
+	uint32_t counter_window; /* counter values granted at once */
+	/* [identity] */
+	char idi[KB_IDI_MAX + 1]; /* BM-SC FQDN */
+	uint8_t domain[3]; /* key domain id: MCC||MNC */
+	/* [service NAME] */
+	unsigned n_services;
+	struct kb_service_cfg svc[KB_MAX_SERVICES];
+};
+
+void kb_config_defaults(struct kb_config *c);
+/* Parse an INI file over the defaults. Returns 0, or -1 with a message in
+ * err naming the line and key. */
+int kb_config_load(struct kb_config *c, const char *path, char *err, size_t errlen);
+/* Check cross-field constraints after overrides. */
+int kb_config_check(const struct kb_config *c, char *err, size_t errlen);
+const struct kb_service_cfg *kb_config_service(const struct kb_config *c, uint16_t key_group);
+int kb_parse_mac(const char *s, uint8_t mac[6]);
+
+#endif
