@@ -359,7 +359,12 @@ static void import_roster_row(struct kb_ctl *c, struct adm_req *r, const char *l
 		import_error(r, "rand");
 		goto out;
 	}
-	snprintf(sa.idr, sizeof(sa.idr), "%s", row.b_tid);
+	/* the idr travels in every MSK message: refuse what the SA cannot hold */
+	if (strlen(row.b_tid) >= sizeof(sa.idr)) {
+		import_error(r, "b_tid longer than the SA's idr field");
+		goto out;
+	}
+	memcpy(sa.idr, row.b_tid, strlen(row.b_tid) + 1);
 	snprintf(sa.impi, sizeof(sa.impi), "%s", row.impi);
 	sa.key_group = r->have_svc ? r->svc.key_group : 0;
 	sa.addr.af = (uint8_t)row.af;

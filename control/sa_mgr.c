@@ -100,7 +100,10 @@ int kb_ctl_ensure_sa(struct kb_ctl *c, const struct kb_bootstrap *b, const struc
 	memcpy(sa.muk, b->muk, sizeof(sa.muk));
 	if (RAND_bytes(sa.rand, sizeof(sa.rand)) != 1)
 		goto fail;
-	snprintf(sa.idr, sizeof(sa.idr), "%s", b->btid);
+	/* the idr travels in every MSK message and must fit the SA record */
+	if (strlen(b->btid) >= sizeof(sa.idr))
+		goto fail;
+	memcpy(sa.idr, b->btid, strlen(b->btid) + 1);
 	snprintf(sa.impi, sizeof(sa.impi), "%s", b->impi);
 	sa.key_group = key_group;
 	sa.addr = *addr;

@@ -1,0 +1,40 @@
+/* The two lookups a UE simulator needs, behind one interface so that the
+ * pure-C UE model does not care which hash table serves them: rte_hash in
+ * DPDK mode (ue_index_rte.c), glib's GHashTable in socket mode and in the
+ * unit tests (ue_index_glib.c).
+ *   B-TID key -> roster row   (filled once, when the roster is loaded)
+ *   csb_id    -> roster row   (learned from the first message of each SA)
+ * A B-TID key is the first KB_UE_BTID_KEY_LEN bytes of SHA-256(B-TID): fixed
+ * length for rte_hash, and 16 bytes instead of a 60-byte string per UE. */
+#ifndef KB_UE_INDEX_H
+#define KB_UE_INDEX_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define KB_UE_BTID_KEY_LEN 16
+#define KB_UE_ROW_NONE UINT32_MAX
+
+struct kb_ue_index_ops {
+	/* -EEXIST if the key is already there (a duplicate B-TID), -ENOSPC, 0 */
+	int (*add_btid)(void *ctx, const uint8_t key[KB_UE_BTID_KEY_LEN], uint32_t row);
+	uint32_t (*find_btid)(void *ctx, const uint8_t key[KB_UE_BTID_KEY_LEN]);
+	/* add or replace */
+	int (*set_csb)(void *ctx, uint32_t csb_id, uint32_t row);
+	uint32_t (*find_csb)(void *ctx, uint32_t csb_id);
+	void (*del_csb)(void *ctx, uint32_t csb_id);
+	void (*free)(void *ctx);
+};
+
+struct kb_ue_index {
+	const struct kb_ue_index_ops *ops;
+	void *ctx;
+};
+
+/* SHA-256(B-TID) truncated: the key both tables use. */
+void kb_ue_btid_key(const uint8_t *btid, size_t len, uint8_t key[KB_UE_BTID_KEY_LEN]);
+
+/* GHashTable-backed index for n_rows UEs. 0 or -1. */
+int kb_ue_index_glib(struct kb_ue_index *idx, uint32_t n_rows);
+
+#endif
