@@ -74,5 +74,6 @@ void kb_bench_register_keytable(void);
 void kb_bench_register_digest(void);
 void kb_bench_register_cryptodev(void);
 void kb_bench_register_primitives(void);
+void kb_bench_register_srtp(void);
 
 #endif

@@ -135,5 +135,6 @@ int main(int argc, char **argv)
 	kb_bench_register_decode();
 	kb_bench_register_digest();
 	kb_bench_register_keytable();
+	kb_bench_register_srtp();
 	return kb_bench_run(argc, argv);
 }

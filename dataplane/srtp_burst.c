@@ -151,12 +151,11 @@ static void report_burst(struct kb_srtp_burster *b, const char *what, uint32_t g
 {
 	int err = imb_get_errno(b->mgr);
 
-	fprintf(stderr, "kb_srtp_protect_burst: %s burst completed %u of %u: %s\n", what, got,
-		want, err != 0 ? imb_get_strerror(err) : "no error code");
+	fprintf(stderr, "kb_srtp_protect_burst: %s burst completed %u of %u: %s\n", what, got, want,
+		err != 0 ? imb_get_strerror(err) : "no error code");
 }
 
-unsigned kb_srtp_protect_burst(struct kb_srtp_burster *b, const struct kb_srtp_req *req,
-			       unsigned n)
+unsigned kb_srtp_protect_burst(struct kb_srtp_burster *b, const struct kb_srtp_req *req, unsigned n)
 {
 	unsigned nc = 0, ok;
 	uint32_t done;
