@@ -131,6 +131,13 @@ static void run_seal(struct kb_bench_state *st, enum seal_path path)
 			continue;
 		}
 		for (unsigned j = 0; j < burst; j++) {
+			/* what the daemon does too: start loading the UE one burst
+			 * ahead, so cold records arrive while this burst seals */
+			uint32_t ahead = pos + burst < pop->n ? pos + burst : pos + burst - pop->n;
+			uint32_t aidx = pop->order[ahead % pop->n];
+			kb_sa_prefetch(&pop->rec[aidx]);
+			__builtin_prefetch(&pop->ctr[aidx], 1, 3);
+
 			uint32_t idx = next_ue(pop, &pos);
 			const struct kb_sa_record *rec = &pop->rec[idx];
 			struct kb_msk_msg_params p;

@@ -4,12 +4,18 @@
 
 #include <intel-ipsec-mb.h>
 #include <pthread.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "util/secret.h"
 
 #define SHA1_BLOCK 64
+
+_Static_assert(sizeof(struct kb_sa_record) == 6 * KB_SA_LINE, "a record is 6 whole lines");
+_Static_assert(KB_SA_SEAL_BYTES <= 4 * KB_SA_LINE, "the sealer reads lines 0-3 only");
+_Static_assert(offsetof(struct kb_sa_record, salt) + 16 <= offsetof(struct kb_sa_record, csb_id),
+	       "the sealer loads salt as 16 bytes");
 
 /* Key expansion and the HMAC pad states need an IMB_MGR. Records are built on
  * control-plane threads, which have no sealer of their own, so each such
@@ -65,15 +71,18 @@ void kb_sa_thread_release(void)
 /* The SHA-1 state after one block of key ^ pad: what IPsec-MB's HMAC jobs
  * take as _hashed_auth_key_xor_ipad / _opad (1.3 has no helper for it). */
 static void hmac_pad_state(IMB_MGR *m, const uint8_t *key, size_t key_len, uint8_t pad,
-			   uint8_t *state)
+			   uint8_t state[KB_SA_SHA1_STATE])
 {
 	uint8_t block[SHA1_BLOCK];
+	uint8_t out[32] __attribute__((aligned(16))); /* room for any digest store width */
 
 	memset(block, pad, sizeof(block));
 	for (size_t i = 0; i < key_len; i++)
 		block[i] ^= key[i];
-	IMB_SHA1_ONE_BLOCK(m, block, state);
+	IMB_SHA1_ONE_BLOCK(m, block, out);
+	memcpy(state, out, KB_SA_SHA1_STATE);
 	kb_memzero(block, sizeof(block));
+	kb_memzero(out, sizeof(out));
 }
 
 int kb_sa_record_build(struct kb_sa_record *rec, const uint8_t *muk, size_t muk_len,

@@ -47,13 +47,37 @@ static uint8_t *put_rand(uint8_t *p, uint8_t next, const uint8_t *rand)
 	return p + RAND_PL_LEN;
 }
 
+/* memcpy for the short variable-length fields (IDs, <= 255 bytes): a libc
+ * call per field costs more than the copy. Fixed-size 16/8/4-byte moves
+ * (single vector or scalar moves), the last one overlapping the previous:
+ * never reads or writes outside [0, n). */
+static inline void copy_short(uint8_t *dst, const uint8_t *src, size_t n)
+{
+	if (n >= 16) {
+		size_t i = 0;
+
+		for (; i + 16 <= n; i += 16)
+			memcpy(dst + i, src + i, 16);
+		if (i != n)
+			memcpy(dst + n - 16, src + n - 16, 16);
+	} else if (n >= 8) {
+		memcpy(dst, src, 8);
+		memcpy(dst + n - 8, src + n - 8, 8);
+	} else if (n >= 4) {
+		memcpy(dst, src, 4);
+		memcpy(dst + n - 4, src + n - 4, 4);
+	} else {
+		for (size_t i = 0; i < n; i++)
+			dst[i] = src[i];
+	}
+}
+
 static uint8_t *put_id(uint8_t *p, uint8_t next, const uint8_t *id, uint16_t len)
 {
 	p[0] = next;
 	p[1] = 1; /* URI */
 	kb_put16(p + 2, len);
-	if (len != 0)
-		memcpy(p + 4, id, len);
+	copy_short(p + 4, id, len);
 	return p + ID_HDR_LEN + len;
 }
 
