@@ -6,6 +6,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <ini.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,6 +37,7 @@ void kb_config_defaults(struct kb_config *c)
 	c->counter_window = 1u << 16;
 	snprintf(c->idi, sizeof(c->idi), "bmsc.example.org");
 	c->domain[0] = 0x62, c->domain[1] = 0xf2, c->domain[2] = 0x10;
+	c->ctl.max_ues = 65536;
 }
 
 int kb_parse_mac(const char *s, uint8_t mac[6])
@@ -90,6 +92,91 @@ static struct kb_service_cfg *service_for(struct kb_config *c, const char *name)
 	s->udp_port = 4359;
 	s->ack = true;
 	return s;
+}
+
+/* a string key into a fixed buffer: 1 taken, -1 too long */
+static int str_key(char *dst, size_t cap, const char *value)
+{
+	if (strlen(value) >= cap)
+		return -1;
+	snprintf(dst, cap, "%s", value);
+	return 1;
+}
+
+/* [control] keys: 1 taken, 0 unknown, -1 bad value. */
+static int control_key(struct kb_config *c, const char *name, const char *value)
+{
+	struct kb_control_conf *k = &c->ctl;
+	unsigned long long u;
+	static const struct {
+		const char *name;
+		size_t off, cap;
+	} strs[] = {
+#define S(n, f) {n, offsetof(struct kb_control_conf, f), sizeof(((struct kb_control_conf *)0)->f)}
+		S("ue_addr", ue_addr),         S("admin_addr", admin_addr),
+		S("admin_token", admin_token), S("store", store),
+		S("tls_cert", tls_cert),       S("tls_key", tls_key),
+		S("mrk_variant", mrk_variant), S("bsf_domain", bsf_domain),
+#undef S
+	};
+	static const struct {
+		const char *name;
+		unsigned long long max;
+	} nums[] = {
+		{"ue_port", 65535},      {"admin_port", 65535},      {"store_map_size", 1ull << 44},
+		{"http_threads", 64},    {"max_body", 1u << 30},     {"nonce_lifetime", 86400},
+		{"ue_udp_port", 65535},  {"bsf_lifetime", 1u << 30}, {"max_ues", 1u << 24},
+		{"import_threads", 256},
+	};
+	for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++)
+		if (strcmp(name, strs[i].name) == 0)
+			return str_key((char *)k + strs[i].off, strs[i].cap, value);
+	for (size_t i = 0; i < sizeof(nums) / sizeof(nums[0]); i++) {
+		if (strcmp(name, nums[i].name) != 0)
+			continue;
+		if (parse_uint(value, nums[i].max, &u) != 0)
+			return -1;
+		switch (i) {
+		case 0:
+			k->ue_port = (uint16_t)u;
+			break;
+		case 1:
+			k->admin_port = (uint16_t)u;
+			break;
+		case 2:
+			k->store_map_size = u;
+			break;
+		case 3:
+			k->http_threads = (unsigned)u;
+			break;
+		case 4:
+			k->max_body = u;
+			break;
+		case 5:
+			k->nonce_lifetime = (uint32_t)u;
+			break;
+		case 6:
+			k->ue_udp_port = (uint16_t)u;
+			break;
+		case 7:
+			k->bsf_lifetime = (uint32_t)u;
+			break;
+		case 8:
+			if (u == 0)
+				return -1;
+			k->max_ues = (uint32_t)u;
+			break;
+		default:
+			k->import_threads = (unsigned)u;
+			break;
+		}
+		return 1;
+	}
+	if (strcmp(name, "bsf_sim") == 0)
+		return parse_bool(value, &k->bsf_sim) == 0 ? 1 : -1;
+	if (strcmp(name, "metrics_auth") == 0)
+		return parse_bool(value, &k->metrics_auth) == 0 ? 1 : -1;
+	return 0;
 }
 
 #define UINT_KEY(sec, key, field, max)                             \
@@ -185,6 +272,15 @@ static int handler(void *user, const char *section, const char *name, const char
 			return 1;
 		}
 	}
+	if (strcmp(section, "control") == 0) {
+		int rc = control_key(c, name, value);
+		if (rc < 0)
+			goto bad;
+		if (rc > 0) {
+			c->ctl.enabled = true;
+			return 1;
+		}
+	}
 	snprintf(p->bad, sizeof(p->bad), "unknown key [%s] %s", section, name);
 	return 0;
 bad:
@@ -219,6 +315,14 @@ int kb_config_check(const struct kb_config *c, char *err, size_t errlen)
 	}
 	if (c->ack_timeout_ms == 0 || c->backoff == 0) {
 		snprintf(err, errlen, "ack_timeout_ms and backoff must be > 0");
+		return -1;
+	}
+	if (c->ctl.enabled && c->ctl.store[0] == '\0') {
+		snprintf(err, errlen, "[control] needs store = DIR (the LMDB directory)");
+		return -1;
+	}
+	if ((c->ctl.tls_cert[0] == '\0') != (c->ctl.tls_key[0] == '\0')) {
+		snprintf(err, errlen, "[control] tls_cert and tls_key go together");
 		return -1;
 	}
 	for (unsigned i = 0; i < c->n_services; i++)

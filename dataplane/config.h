@@ -17,6 +17,31 @@ struct kb_service_cfg {
 	bool ack; /* V bit: ask UEs for a verification message */
 };
 
+/* [control]: the control plane (control/control.h) in the same process.
+ * Present (any key in the section) = keyburstd starts it. */
+struct kb_control_conf {
+	bool enabled;
+	char ue_addr[64]; /* UE listener (HTTP Digest); "" = 0.0.0.0 */
+	uint16_t ue_port;
+	char admin_addr[64]; /* admin API; "" = 127.0.0.1 */
+	uint16_t admin_port;
+	char admin_token[256]; /* "" = $KEYBURST_ADMIN_TOKEN */
+	char store[512]; /* LMDB directory (required) */
+	uint64_t store_map_size;
+	char tls_cert[512], tls_key[512];
+	unsigned http_threads;
+	uint64_t max_body;
+	uint32_t nonce_lifetime;
+	uint16_t ue_udp_port; /* where UEs receive MSK messages; 0 = 4359 */
+	char mrk_variant[64];
+	bool bsf_sim;
+	char bsf_domain[256];
+	uint32_t bsf_lifetime;
+	uint32_t max_ues; /* SAs the key table and shards are sized for */
+	unsigned import_threads; /* SA derivation workers (on the main lcore's core); 0 = auto */
+	bool metrics_auth; /* admin token on /metrics and /healthz too */
+};
+
 struct kb_config {
 	/* [port] */
 	uint16_t port_id;
@@ -44,6 +69,8 @@ struct kb_config {
 	/* [service NAME] */
 	unsigned n_services;
 	struct kb_service_cfg svc[KB_MAX_SERVICES];
+	/* [control] */
+	struct kb_control_conf ctl;
 };
 
 void kb_config_defaults(struct kb_config *c);

@@ -1,8 +1,13 @@
 /* Job and event rings (see events.h). */
 #include "events.h"
 
+#include "util/secret.h"
+
+#include <string.h>
+
 #include <rte_ring.h>
 #include <rte_ring_elem.h>
+#include <rte_ring_peek_zc.h>
 
 _Static_assert(sizeof(struct kb_job) % 4 == 0, "ring elements are multiples of 4 bytes");
 _Static_assert(sizeof(struct kb_event) == 16, "events are 16 bytes");
@@ -25,7 +30,16 @@ int kb_job_post(struct rte_ring *r, const struct kb_job *job)
 
 int kb_job_take(struct rte_ring *r, struct kb_job *job)
 {
-	return rte_ring_dequeue_elem(r, job, sizeof(*job)) == 0 ? 0 : -1;
+	/* zero-copy dequeue (the ring is single-consumer): copy the job out,
+	 * then wipe the ring slot, so no MSK stays behind in ring memory */
+	struct rte_ring_zc_data zcd;
+	if (rte_ring_dequeue_zc_bulk_elem_start(r, sizeof(*job), 1, &zcd, NULL) != 1)
+		return -1;
+	memcpy(job, zcd.ptr1, sizeof(*job));
+	if (job->type == KB_JOB_DELIVER)
+		kb_memzero(zcd.ptr1, sizeof(*job));
+	rte_ring_dequeue_zc_elem_finish(r, 1);
+	return 0;
 }
 
 int kb_event_post(struct rte_ring *r, const struct kb_event *ev)

@@ -5,8 +5,15 @@
  *         counter grant wanted). The dataplane never waits on it: when full,
  *         the event is dropped and counted.
  * Elements are copied into the rings (rte_ring_elem), so nothing is
- * allocated per job or event. Jobs carry no key: the MSK stays in the service
- * table (rollover.h) and the job names its slot. */
+ * allocated per job or event. Rollover and pull jobs carry no key: the MSK
+ * stays in the service table (rollover.h) and the job names its slot. A
+ * DELIVER job (one UE asked for an MSK over HTTP) carries its MSK: the lcore
+ * keeps it in its own delivery slot (the service table's keys may move on
+ * while the UE is still being retransmitted to), and the ring slot is wiped
+ * after the copy.
+ *
+ * The job rings are single-producer: with the control plane running, every
+ * producer holds the bridge's post lock (ctl_bridge.c). */
 #ifndef KB_DP_EVENTS_H
 #define KB_DP_EVENTS_H
 
@@ -17,6 +24,9 @@ struct rte_ring;
 enum kb_job_type {
 	KB_JOB_ROLLOVER = 1, /* deliver the service's new MSK to every UE of the group */
 	KB_JOB_PULL = 2, /* solicited pull for the listed csb_ids */
+	KB_JOB_UE_ADD = 3, /* the control plane published a new SA: add its UE at slot */
+	KB_JOB_UE_DEL = 4, /* the control plane deleted an SA: retire the UE at slot */
+	KB_JOB_DELIVER = 5, /* send msk_id (the MSK is in the job) to one UE */
 };
 
 #define KB_JOB_PULL_MAX 8
@@ -27,8 +37,12 @@ struct kb_job {
 	uint16_t svc; /* service table index */
 	uint32_t gen; /* rollover generation of the service */
 	uint32_t msk_id;
-	uint32_t csb[KB_JOB_PULL_MAX];
-	uint32_t pad[3];
+	uint32_t csb[KB_JOB_PULL_MAX]; /* UE_ADD, UE_DEL, DELIVER: csb[0] */
+	uint32_t slot; /* UE_ADD, UE_DEL: the UE's slot in its shard */
+	uint32_t ctr; /* UE_ADD: the UE's first counter value (the floor) */
+	uint8_t v; /* DELIVER: ask for a verification message */
+	uint8_t pad[3];
+	uint8_t msk[16]; /* DELIVER only; wiped once the lcore has copied it */
 } __attribute__((aligned(8)));
 
 enum kb_event_type {

@@ -7,11 +7,13 @@
 #include "retransmit.h"
 #include "rollover.h"
 #include "roster_load.h"
+#include "util/secret.h"
 
 #include <string.h>
 
 #include <rte_cycles.h>
 #include <rte_ethdev.h>
+#include <rte_hash.h>
 #include <rte_lcore.h>
 #include <rte_malloc.h>
 #include <rte_mbuf.h>
@@ -37,6 +39,10 @@ struct kb_lcore *kb_lcore_new(struct kb_dp *dp, unsigned idx, unsigned lcore_id,
 	lc->sh.cap = cap == 0 ? 1 : cap;
 	lc->sh.ue = rte_zmalloc_socket("kb_ue", sizeof(struct kb_ue) * lc->sh.cap,
 				       RTE_CACHE_LINE_SIZE, socket);
+	lc->sh.dlv = rte_zmalloc_socket("kb_dlv", sizeof(struct kb_dlv) * KB_DLV_MAX,
+					RTE_CACHE_LINE_SIZE, socket);
+	/* no rollover yet: a generation no UE has (deliveries use 0) */
+	lc->sh.ro_job.gen = UINT32_MAX;
 	lc->sealer = kb_sealer_new();
 	char name[RTE_RING_NAMESIZE];
 	snprintf(name, sizeof(name), "kb_jobs_%u", idx);
@@ -44,7 +50,7 @@ struct kb_lcore *kb_lcore_new(struct kb_dp *dp, unsigned idx, unsigned lcore_id,
 	/* enough burst records for every UE to be outstanding in bursts of
 	 * 1/8 of the burst size: more would only hide a stuck peer */
 	uint32_t n_rec = lc->sh.cap / (dp->cfg.burst > 8 ? dp->cfg.burst / 8 : 1) + 64;
-	if (lc->sh.ue == NULL || lc->sealer == NULL || lc->jobs == NULL ||
+	if (lc->sh.ue == NULL || lc->sh.dlv == NULL || lc->sealer == NULL || lc->jobs == NULL ||
 	    kb_retx_init(lc, lc->sh.cap, n_rec) != 0) {
 		kb_lcore_free(lc);
 		return NULL;
@@ -61,17 +67,29 @@ void kb_lcore_free(struct kb_lcore *lc)
 	rte_ring_free(lc->jobs);
 	kb_sealer_free(lc->sealer);
 	rte_free(lc->sh.ue);
+	if (lc->sh.dlv != NULL)
+		kb_memzero(lc->sh.dlv, sizeof(struct kb_dlv) * KB_DLV_MAX);
+	rte_free(lc->sh.dlv);
 	rte_free(lc->txb);
 	rte_free(lc);
 }
 
 int kb_dp_locate(const struct kb_dp *dp, uint32_t csb_id, unsigned *shard, uint32_t *slot)
 {
-	/* ids are assigned as kb_csb_from_index(index + 1): invert, check range */
-	uint32_t idx = kb_csb_to_index(csb_id);
-	if (idx == 0 || idx > dp->n_dir)
-		return -1;
-	uint32_t v = dp->dir[idx - 1];
+	uint32_t v;
+	if (dp->dir_hash != NULL) {
+		/* control-plane SAs: random csb_ids, looked up */
+		void *data;
+		if (rte_hash_lookup_data(dp->dir_hash, &csb_id, &data) < 0)
+			return -1;
+		v = (uint32_t)(uintptr_t)data;
+	} else {
+		/* ids are assigned as kb_csb_from_index(index + 1): invert, check range */
+		uint32_t idx = kb_csb_to_index(csb_id);
+		if (idx == 0 || idx > dp->n_dir)
+			return -1;
+		v = dp->dir[idx - 1];
+	}
 	if (v == UINT32_MAX)
 		return -1;
 	*shard = v >> KB_DIR_SLOT_BITS;
@@ -113,31 +131,141 @@ static void take_pull(struct kb_lcore *lc, const struct kb_job *job)
 	}
 }
 
+/* The control plane published an SA (ctl_bridge.c chose the slot). */
+static void take_ue_add(struct kb_lcore *lc, const struct kb_job *job)
+{
+	struct kb_shard *sh = &lc->sh;
+	if (job->slot >= sh->cap) {
+		lc->st.build_errors++;
+		return;
+	}
+	uint32_t next = job->ctr < 1 ? 1 : job->ctr;
+	/* the same SA published again after a delete: its counter never goes down */
+	if (job->slot < sh->n_ue && sh->ue[job->slot].csb_id == job->csb[0] &&
+	    sh->ue[job->slot].next_ctr > next)
+		next = sh->ue[job->slot].next_ctr;
+	sh->ue[job->slot] = (struct kb_ue){
+		.csb_id = job->csb[0],
+		.next_ctr = next,
+		.svc = job->svc,
+		.state = KB_UE_IDLE,
+	};
+	if (job->slot >= sh->n_ue)
+		sh->n_ue = job->slot + 1;
+}
+
+/* The SA is gone: the slot is never sent to again (and not reused). */
+static void take_ue_del(struct kb_lcore *lc, const struct kb_job *job)
+{
+	struct kb_shard *sh = &lc->sh;
+	if (job->slot >= sh->n_ue || sh->ue[job->slot].csb_id != job->csb[0])
+		return;
+	struct kb_ue *ue = &sh->ue[job->slot];
+	if (sh->ro_active && ue->state == KB_UE_PENDING && ue->gen == sh->ro_job.gen &&
+	    ue->svc == sh->ro_job.svc) {
+		/* the rollover stops waiting for it: count it as failed */
+		sh->ro_pending--;
+		sh->ro_failed++;
+		struct kb_event ev = {.type = KB_EV_FAILED,
+				      .shard = (uint8_t)lc->idx,
+				      .svc = ue->svc,
+				      .csb_id = ue->csb_id,
+				      .gen = ue->gen};
+		if (kb_event_post(lc->dp->events, &ev) != 0)
+			lc->st.events_dropped++;
+	}
+	ue->svc = KB_SVC_NONE;
+	ue->state = KB_UE_IDLE;
+}
+
+/* A UE asked for an MSK: queue one delivery with its own copy of the key. */
+static void take_deliver(struct kb_lcore *lc, const struct kb_job *job)
+{
+	struct kb_shard *sh = &lc->sh;
+	unsigned shard;
+	uint32_t slot, i;
+	if (kb_dp_locate(lc->dp, job->csb[0], &shard, &slot) != 0 || shard != lc->idx ||
+	    slot >= sh->n_ue || sh->ue[slot].svc == KB_SVC_NONE) {
+		lc->st.build_errors++;
+		return;
+	}
+	struct kb_ue *ue = &sh->ue[slot];
+	bool in_rollover = sh->ro_active && ue->state == KB_UE_PENDING &&
+			   ue->gen == sh->ro_job.gen && ue->svc == sh->ro_job.svc;
+	/* the running rollover is already (re)sending this very key */
+	if (in_rollover && job->msk_id == sh->ro_job.msk_id)
+		return;
+	for (i = 0; i < sh->n_dlv; i++)
+		if (sh->dlv[i].slot == slot && !sh->dlv[i].dead)
+			break;
+	if (i == sh->n_dlv) {
+		if (sh->n_dlv == KB_DLV_MAX) {
+			lc->st.build_errors++; /* the UE asks again */
+			return;
+		}
+		sh->n_dlv++;
+	}
+	struct kb_dlv *d = &sh->dlv[i];
+	d->due = 0;
+	d->slot = slot;
+	d->msk_id = job->msk_id;
+	memcpy(d->msk, job->msk, sizeof(d->msk));
+	d->tries = 0;
+	d->dead = 0;
+	/* inside a running rollover the UE's ack state is the rollover's: send
+	 * this other key once, without asking for an ack */
+	d->tracked = !in_rollover;
+	d->v = job->v && d->tracked;
+	if (d->tracked)
+		ue->gen = 0; /* a delivery, not a rollover generation */
+}
+
+static void take_job(struct kb_lcore *lc, struct kb_job *job)
+{
+	switch (job->type) {
+	case KB_JOB_ROLLOVER:
+		start_rollover(lc, job);
+		break;
+	case KB_JOB_PULL:
+		take_pull(lc, job);
+		break;
+	case KB_JOB_UE_ADD:
+		take_ue_add(lc, job);
+		break;
+	case KB_JOB_UE_DEL:
+		take_ue_del(lc, job);
+		break;
+	case KB_JOB_DELIVER:
+		take_deliver(lc, job);
+		kb_memzero(job->msk, sizeof(job->msk));
+		break;
+	default:
+		break;
+	}
+}
+
 static void poll_jobs(struct kb_lcore *lc)
 {
 	struct kb_job job;
 	/* a new rollover waits in the ring until the current one is done;
-	 * pulls are taken at once, so peek through the ring one job at a time */
+	 * other jobs are taken at once, so peek through the ring one at a time */
 	if (lc->sh.ro_active && rte_ring_count(lc->jobs) > 0) {
 		/* SC ring: only we dequeue, so the head stays where it is until we
-		 * take it; look at it without taking it */
+		 * take it; look at its type without taking it */
 		struct kb_job peek;
 		if (rte_ring_dequeue_bulk_elem_start(lc->jobs, &peek, sizeof(peek), 1, NULL) == 0)
 			return;
-		if (peek.type == KB_JOB_PULL) {
-			rte_ring_dequeue_elem_finish(lc->jobs, 1);
-			take_pull(lc, &peek);
-		} else {
-			rte_ring_dequeue_elem_finish(lc->jobs, 0);
-		}
+		uint8_t type = peek.type;
+		kb_memzero(&peek, sizeof(peek));
+		rte_ring_dequeue_elem_finish(lc->jobs, 0);
+		if (type == KB_JOB_ROLLOVER || kb_job_take(lc->jobs, &job) != 0)
+			return;
+		take_job(lc, &job);
 		return;
 	}
 	if (kb_job_take(lc->jobs, &job) != 0)
 		return;
-	if (job.type == KB_JOB_ROLLOVER)
-		start_rollover(lc, &job);
-	else if (job.type == KB_JOB_PULL)
-		take_pull(lc, &job);
+	take_job(lc, &job);
 }
 
 static void check_done(struct kb_lcore *lc)
@@ -159,10 +287,77 @@ static void check_done(struct kb_lcore *lc)
 
 /* ---- build, seal, send ---- */
 
-enum { KIND_MSK = 0, KIND_PULL = 1 };
+enum { KIND_MSK = 0, KIND_PULL = 1, KIND_DLV = 2 };
 
-static unsigned gather(struct kb_lcore *lc, unsigned max, uint32_t limit, uint32_t *slots,
-		       uint8_t *kind, unsigned *n_ack)
+static uint64_t dlv_timeout(const struct kb_dp *dp, unsigned tries)
+{
+	uint64_t t = dp->tsc_hz / 1000 * dp->cfg.ack_timeout_ms;
+	for (unsigned i = 1; i < tries && i <= 8; i++)
+		t *= dp->cfg.backoff;
+	return t;
+}
+
+/* Single-UE deliveries: drop the finished ones, then take the due ones
+ * (slots[n..], with their index in dli). Returns the new n. */
+static unsigned gather_dlv(struct kb_lcore *lc, unsigned n, unsigned max, uint32_t limit,
+			   uint64_t now, uint32_t *slots, uint8_t *kind, uint16_t *dli,
+			   bool *stalled)
+{
+	struct kb_shard *sh = &lc->sh;
+	uint32_t w = 0;
+	for (uint32_t i = 0; i < sh->n_dlv; i++) {
+		struct kb_dlv *d = &sh->dlv[i];
+		struct kb_ue *ue = &sh->ue[d->slot];
+		bool done = d->dead || ue->svc == KB_SVC_NONE;
+		if (!done && d->tries > 0 && now >= d->due) {
+			if (!d->v)
+				done = true; /* sent, no ack wanted */
+			else if (!d->tracked || ue->gen != 0)
+				done = true; /* a rollover took the UE over */
+			else if (ue->state == KB_UE_DELIVERED)
+				done = true; /* acked */
+			else if (d->tries > lc->dp->cfg.retries) {
+				ue->state = KB_UE_FAILED;
+				lc->st.failed++;
+				done = true;
+			}
+		}
+		if (!done && d->tracked && ue->gen != 0)
+			done = true; /* the rollover reached it before we sent */
+		if (!done && d->tracked && d->tries > 0 && ue->state == KB_UE_DELIVERED)
+			done = true;
+		if (done) {
+			kb_memzero(d, sizeof(*d));
+			continue;
+		}
+		if (w != i) {
+			sh->dlv[w] = *d;
+			kb_memzero(d, sizeof(*d));
+		}
+		w++;
+	}
+	sh->n_dlv = w;
+	for (uint32_t i = 0; i < sh->n_dlv && n < max; i++) {
+		struct kb_dlv *d = &sh->dlv[i];
+		if (now < d->due)
+			continue;
+		if (sh->ue[d->slot].next_ctr >= limit) {
+			*stalled = true;
+			break;
+		}
+		if (d->tries > 0 && d->v)
+			lc->st.retried++;
+		d->tries++;
+		d->due = now + dlv_timeout(lc->dp, d->tries);
+		slots[n] = d->slot;
+		dli[n] = (uint16_t)i;
+		kind[n++] = KIND_DLV;
+	}
+	return n;
+}
+
+static unsigned gather(struct kb_lcore *lc, unsigned max, uint32_t limit, uint64_t now,
+		       uint32_t *slots, uint8_t *kind, uint16_t *dli, unsigned *n_ack)
 {
 	struct kb_shard *sh = &lc->sh;
 	const struct kb_service *svc = &lc->dp->svc->s[sh->ro_job.svc];
@@ -179,6 +374,12 @@ static unsigned gather(struct kb_lcore *lc, unsigned max, uint32_t limit, uint32
 		sh->pull_head++;
 		slots[n] = slot;
 		kind[n++] = KIND_PULL;
+	}
+	if (sh->n_dlv > 0) {
+		bool stalled = false;
+		n = gather_dlv(lc, n, max, limit, now, slots, kind, dli, &stalled);
+		if (stalled)
+			goto stall;
 	}
 	if (!sh->ro_active)
 		return n;
@@ -237,7 +438,7 @@ static void build_and_send(struct kb_lcore *lc, uint64_t now)
 	struct kb_dp *dp = lc->dp;
 	struct kb_shard *sh = &lc->sh;
 	unsigned max = dp->cfg.burst;
-	if (sh->pull_head == sh->pull_tail && !sh->ro_active)
+	if (sh->pull_head == sh->pull_tail && !sh->ro_active && sh->n_dlv == 0)
 		return;
 	if (!__atomic_load_n(&dp->nh.known, __ATOMIC_ACQUIRE))
 		return; /* no next hop MAC yet: ARP is asking */
@@ -253,8 +454,9 @@ static void build_and_send(struct kb_lcore *lc, uint64_t now)
 
 	uint32_t slots[KB_SEAL_BURST_MAX], csb[KB_SEAL_BURST_MAX];
 	uint8_t kind[KB_SEAL_BURST_MAX];
+	uint16_t dli[KB_SEAL_BURST_MAX];
 	unsigned n_ack;
-	unsigned n = gather(lc, max, limit32, slots, kind, &n_ack);
+	unsigned n = gather(lc, max, limit32, now, slots, kind, dli, &n_ack);
 	if (n < max && lc->tb_rate != 0)
 		lc->tb_tokens += max - n; /* give back what we could not use */
 	if (n == 0)
@@ -294,6 +496,8 @@ static void build_and_send(struct kb_lcore *lc, uint64_t now)
 				rte_pktmbuf_free(m[i]);
 			if (m[i] != NULL)
 				lc->st.build_errors++;
+			if (kind[i] == KIND_DLV && sh->dlv[dli[i]].tries == 1)
+				sh->dlv[dli[i]].tries = 0; /* not sent: the next loop tries again */
 			if (kind[i] == KIND_MSK && ue->state == KB_UE_PENDING) {
 				/* no SA (deleted) or no mbuf: let the deadline decide */
 				ack_slots[n_ack_slots++] = slots[i];
@@ -301,6 +505,49 @@ static void build_and_send(struct kb_lcore *lc, uint64_t now)
 			continue;
 		}
 		const struct kb_service *s = kind[i] == KIND_PULL ? &dp->svc->s[ue->svc] : svc;
+		if (kind[i] == KIND_DLV) {
+			/* a single-UE delivery: its own key, its own deadline */
+			const struct kb_dlv *d = &sh->dlv[dli[i]];
+			struct kb_msk_msg_params dp_ = {
+				.csb_id = ue->csb_id,
+				.counter = ue->next_ctr,
+				.rand = sa[i]->rand,
+				.idi = dp->idi,
+				.idi_len = dp->idi_len,
+				.idr = sa[i]->idr,
+				.idr_len = sa[i]->idr_len,
+				.msk_id = d->msk_id,
+				.msk = d->msk,
+				.v = d->v != 0,
+			};
+			memcpy(dp_.domain, dp->cfg.domain, 3);
+			size_t dlen = kb_msk_msg_len(&dp_);
+			uint8_t *pl = kb_pkt_udp_prepare(&dp->tmpl[ue->svc], m[i], &sa[i]->addr,
+							 (uint16_t)dlen);
+			if (pl == NULL || kb_msk_msg_write(pl, dlen, &dp_, &lay[k]) != 0) {
+				lc->st.build_errors++;
+				rte_pktmbuf_free(m[i]);
+				m[i] = NULL;
+				continue;
+			}
+			req[k] = (struct kb_seal_req){
+				.msg = pl, .lay = &lay[k], .sa = sa[i], .counter = dp_.counter};
+			m[k] = m[i];
+			k++;
+			uint32_t c = ue->next_ctr++;
+			if (c > lc->max_ctr)
+				__atomic_store_n(&lc->max_ctr, c, __ATOMIC_RELAXED);
+			lc->st.tx_delivers++;
+			/* tracked, and no rollover took the UE in this very burst */
+			if (d->tracked && ue->gen == 0) {
+				if (d->tries == 1 || ue->state != KB_UE_PENDING) {
+					ue->first_ctr = c;
+					ue->state = d->v ? KB_UE_PENDING : KB_UE_DELIVERED;
+				}
+				ue->last_ctr = c;
+			}
+			continue;
+		}
 		struct kb_msk_msg_params p = {
 			.csb_id = ue->csb_id,
 			.counter = ue->next_ctr,

@@ -31,6 +31,8 @@
 #define KB_MAX_DP_LCORES 64
 #define KB_RX_BURST 32
 #define KB_PULL_QUEUE 256
+#define KB_DLV_MAX 256 /* single-UE MSK deliveries in flight per shard */
+#define KB_SVC_NONE 0xffff /* kb_ue.svc of a UE whose SA was deleted */
 
 struct kb_keytable;
 struct rte_rcu_qsbr;
@@ -39,6 +41,7 @@ struct rte_ring;
 struct rte_eth_dev_tx_buffer;
 struct kb_services;
 struct kb_counter_grantor;
+struct rte_hash;
 
 enum kb_ue_state {
 	KB_UE_IDLE = 0,
@@ -69,6 +72,20 @@ struct kb_txrec {
 	uint32_t slot[KB_SEAL_BURST_MAX];
 };
 
+/* One single-UE MSK delivery (a UE asked over HTTP): the lcore's own copy
+ * of the MSK, and its own deadline (retransmitted with a fresh counter until
+ * acked or out of retries, like a rollover message). */
+struct kb_dlv {
+	uint64_t due; /* TSC of the next send */
+	uint32_t slot;
+	uint32_t msk_id;
+	uint8_t msk[16];
+	uint8_t tries; /* sends so far */
+	uint8_t v; /* ack wanted */
+	uint8_t tracked; /* owns the UE's ack state (not inside a running rollover) */
+	uint8_t dead;
+};
+
 struct kb_shard {
 	struct kb_ue *ue;
 	uint32_t n_ue, cap;
@@ -83,6 +100,9 @@ struct kb_shard {
 	/* solicited pulls */
 	uint32_t pull[KB_PULL_QUEUE];
 	uint32_t pull_head, pull_tail;
+	/* single-UE deliveries */
+	struct kb_dlv *dlv;
+	uint32_t n_dlv;
 	/* ack deadlines */
 	struct kb_txrec *recs;
 	uint32_t *rec_free;
@@ -92,6 +112,7 @@ struct kb_shard {
 #define KB_LCORE_STATS(X)     \
 	X(tx_msgs)            \
 	X(tx_pulls)           \
+	X(tx_delivers)        \
 	X(tx_dropped)         \
 	X(tx_bytes)           \
 	X(rx_pkts)            \
@@ -158,6 +179,9 @@ struct kb_dp {
 	/* UE directory: index (from the csb_id, roster_load.h) -> shard << 24 | slot */
 	uint32_t *dir;
 	uint32_t n_dir, cap_dir;
+	/* with the control plane, csb_ids are random: csb_id -> shard << 24 | slot
+	 * (rte_hash, lock-free readers, one writer: ctl_bridge.c) */
+	struct rte_hash *dir_hash;
 	uint64_t ctr_limit; /* counters < this are granted (atomic) */
 	struct kb_counter_grantor *grantor;
 	uint64_t tsc_hz;

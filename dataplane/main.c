@@ -1,11 +1,14 @@
 /* keyburstd: the MBMS key server's DPDK poll-mode daemon.
  *   keyburstd <EAL args> -- [--config FILE] [--roster FILE] [options]
  * The main lcore runs the control side (jobs, events, counter grants,
- * one-shot orchestration); every other lcore polls one queue and owns one
- * shard of UEs. See docs/keyburstd.md. */
+ * one-shot orchestration) and, with a [control] section, the control plane
+ * (control/: HTTP, admin API, LMDB store) in threads on the same core; every
+ * other lcore polls one queue and owns one shard of UEs. See
+ * docs/keyburstd.md. */
 #include "ack.h"
 #include "config.h"
 #include "counter_grant.h"
+#include "ctl_bridge.h"
 #include "events.h"
 #include "keytable.h"
 #include "lcore.h"
@@ -70,7 +73,11 @@ static void usage(FILE *out)
 		"  --max-time-s N           give up after N seconds (default 600)\n"
 		"\n"
 		"Without a one-shot option keyburstd runs until SIGINT/SIGTERM; counters are\n"
-		"on DPDK telemetry: /keyburst/stats, /keyburst/lcores, /keyburst/rollover.\n");
+		"on DPDK telemetry: /keyburst/stats, /keyburst/lcores, /keyburst/rollover.\n"
+		"\n"
+		"With a [control] section in the config, keyburstd also runs the control plane\n"
+		"(UE HTTP with GBA Digest, admin API, LMDB store): UEs and services come from\n"
+		"the store and the admin API (keyburst admin ...), not from --roster.\n");
 }
 
 struct opts {
@@ -203,7 +210,8 @@ static void apply_overrides(struct kb_config *c, const struct opts *o)
 		c->retries = (unsigned)o->retries;
 	if (o->backoff > 0)
 		c->backoff = (unsigned)o->backoff;
-	if (c->n_services == 0) {
+	/* with the control plane, services come from its store */
+	if (c->n_services == 0 && !c->ctl.enabled) {
 		struct kb_service_cfg *s = &c->svc[c->n_services++];
 		snprintf(s->name, sizeof(s->name), "default");
 		s->key_group = 1;
@@ -365,6 +373,12 @@ int main(int argc, char **argv)
 	apply_overrides(&dp->cfg, &o);
 	if (kb_config_check(&dp->cfg, err, sizeof(err)) != 0)
 		rte_exit(EXIT_FAILURE, "config: %s\n", err);
+	const bool ctl = dp->cfg.ctl.enabled;
+	if (ctl && (o.roster != NULL || o.oneshot_group >= 0 || o.pull != NULL))
+		rte_exit(EXIT_FAILURE,
+			 "with [control], UEs come from the store: import rosters with 'keyburst "
+			 "admin import-roster', start rollovers and pulls with 'keyburst admin' "
+			 "(--roster, --oneshot-rollover and --pull are for runs without it)\n");
 	dp->tsc_hz = rte_get_tsc_hz();
 	dp->idi_len = (uint16_t)strlen(dp->cfg.idi);
 	memcpy(dp->idi, dp->cfg.idi, dp->idi_len);
@@ -373,7 +387,7 @@ int main(int argc, char **argv)
 	for (unsigned i = 0; i < services.n; i++)
 		services.s[i].cfg = dp->cfg.svc[i];
 	dp->svc = &services;
-	long group = o.group >= 0 ? o.group : dp->cfg.svc[0].key_group;
+	long group = o.group >= 0 ? o.group : services.n > 0 ? dp->cfg.svc[0].key_group : 1;
 	if (o.oneshot_group >= 0 && o.no_ack) {
 		int si = kb_service_find(&services, (uint16_t)o.oneshot_group);
 		if (si >= 0)
@@ -392,6 +406,8 @@ int main(int argc, char **argv)
 	if (rows < 0)
 		rte_exit(EXIT_FAILURE, "roster: cannot read %s\n", o.roster);
 	uint32_t capacity = (uint32_t)(rows < 1024 ? 1024 : rows);
+	if (ctl)
+		capacity = dp->cfg.ctl.max_ues < 1024 ? 1024 : dp->cfg.ctl.max_ues;
 	dp->cap_dir = capacity;
 	dp->dir = rte_malloc("kb_dir", sizeof(uint32_t) * capacity, 0);
 	dp->pool = rte_pktmbuf_pool_create("kb_mbuf", dp->cfg.mbufs, 256, 0,
@@ -419,10 +435,16 @@ int main(int argc, char **argv)
 	if (setup_rings(dp) != 0)
 		rte_exit(EXIT_FAILURE, "cannot create rings: %s\n", rte_strerror(rte_errno));
 
-	kb_counter_grantor_memory(&grantor);
-	uint32_t floor;
-	if (kb_counter_grant_init(dp, &grantor, &floor) != 0)
-		rte_exit(EXIT_FAILURE, "counter grant failed\n");
+	/* counters: without the control plane, an in-memory grantor (no
+	 * persistence); with it, the store-backed one, taken at its start */
+	uint32_t floor = 1;
+	if (!ctl) {
+		kb_counter_grantor_memory(&grantor);
+		if (kb_counter_grant_init(dp, &grantor, &floor) != 0)
+			rte_exit(EXIT_FAILURE, "counter grant failed\n");
+	} else if (kb_ctl_bridge_init(dp, capacity, err, sizeof(err)) != 0) {
+		rte_exit(EXIT_FAILURE, "control: %s\n", err);
+	}
 
 	if (o.roster != NULL) {
 		uint64_t t0 = rte_rdtsc();
@@ -447,9 +469,13 @@ int main(int argc, char **argv)
 	}
 	if (!dp->nh.known && !dp->nh.has_ip4)
 		rte_exit(EXIT_FAILURE, "config: [port] needs next_hop_mac or next_hop_ip\n");
-	for (unsigned i = 0; i < services.n; i++)
+	/* template 0 also serves ARP: it exists even before any service */
+	for (unsigned i = 0; i < (services.n > 0 ? services.n : 1); i++)
 		kb_pkt_tmpl_init(&dp->tmpl[i], dp->port.mac, dp->cfg.has_ip4 ? dp->cfg.ip4 : NULL,
-				 dp->cfg.has_ip6 ? dp->cfg.ip6 : NULL, services.s[i].cfg.udp_port,
+				 dp->cfg.has_ip6 ? dp->cfg.ip6 : NULL,
+				 services.n > 0            ? services.s[i].cfg.udp_port
+				 : dp->cfg.ctl.ue_udp_port ? dp->cfg.ctl.ue_udp_port
+							   : 4359,
 				 &dp->nh, dp->port.ip_csum_offload, dp->port.udp_csum_offload,
 				 dp->cfg.udp_csum_v4);
 	if (setup_tx_buffers(dp) != 0)
@@ -460,9 +486,22 @@ int main(int argc, char **argv)
 
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
+	signal(SIGPIPE, SIG_IGN);
 
 	for (l = 0; l < dp->n_lcores; l++)
 		rte_eal_remote_launch(kb_lcore_main, dp->lc[l], dp->lc[l]->lcore_id);
+
+	/* the control plane starts with the lcores running: its key-table
+	 * rebuild goes through their job rings like any later SA */
+	if (ctl && kb_ctl_bridge_start(dp, err, sizeof(err)) != 0) {
+		fprintf(stderr, "keyburstd: control plane: %s\n", err);
+		__atomic_store_n(&dp->force_quit, 1, __ATOMIC_RELAXED);
+		rte_eal_mp_wait_lcore();
+		rte_exit(EXIT_FAILURE, "control plane failed to start\n");
+	}
+	if (ctl)
+		fprintf(stderr, "keyburstd: control plane ready\n");
+	fflush(stdout);
 
 	int svc = -1;
 	bool oneshot = o.oneshot_group >= 0 || o.pull != NULL;
@@ -484,8 +523,12 @@ int main(int argc, char **argv)
 	/* the control loop: it may sleep, it is not a dataplane lcore */
 	bool timed_out = false;
 	while (!__atomic_load_n(&dp->force_quit, __ATOMIC_RELAXED)) {
-		kb_control_poll(dp, NULL, NULL);
-		kb_keytable_reclaim(dp->kt);
+		if (ctl) {
+			kb_ctl_bridge_poll(dp);
+		} else {
+			kb_control_poll(dp, NULL, NULL);
+			kb_keytable_reclaim(dp->kt);
+		}
 		if (oneshot) {
 			bool done = true;
 			if (svc >= 0 && services.s[svc].active)
@@ -509,7 +552,13 @@ int main(int argc, char **argv)
 	usleep(2000);
 	__atomic_store_n(&dp->force_quit, 1, __ATOMIC_RELAXED);
 	rte_eal_mp_wait_lcore();
-	kb_control_poll(dp, NULL, NULL);
+	if (ctl) {
+		/* the last acks reach the store, then the control plane stops */
+		kb_ctl_bridge_poll(dp);
+		kb_ctl_bridge_stop(dp);
+	} else {
+		kb_control_poll(dp, NULL, NULL);
+	}
 
 	json_t *sum = summary(dp, svc, o.no_ack);
 	json_object_set_new(sum, "timed_out", json_boolean(timed_out));

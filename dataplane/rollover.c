@@ -8,6 +8,7 @@
 #include "util/secret.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <openssl/rand.h>
@@ -21,6 +22,38 @@ int kb_service_find(const struct kb_services *t, uint16_t key_group)
 	return -1;
 }
 
+uint32_t kb_service_gen_msk_id(const struct kb_service *s, uint32_t gen)
+{
+	const __typeof__(s->gen_msk[0]) *e = &s->gen_msk[gen % KB_GEN_HISTORY];
+	return gen != 0 && e->gen == gen ? e->msk_id : 0;
+}
+
+int kb_service_add(struct kb_dp *dp, uint16_t key_group, uint16_t udp_port, bool ack)
+{
+	struct kb_services *t = dp->svc;
+	unsigned n = t->n;
+	if (n == KB_MAX_SERVICES)
+		return -1;
+	struct kb_service *s = &t->s[n];
+	memset(s, 0, sizeof(*s));
+	snprintf(s->cfg.name, sizeof(s->cfg.name), "group-%u", key_group);
+	s->cfg.key_group = key_group;
+	s->cfg.udp_port = udp_port;
+	s->cfg.ack = ack;
+	dp->cfg.svc[n] = s->cfg;
+	if (dp->have_port)
+		kb_pkt_tmpl_init(&dp->tmpl[n], dp->port.mac, dp->cfg.has_ip4 ? dp->cfg.ip4 : NULL,
+				 dp->cfg.has_ip6 ? dp->cfg.ip6 : NULL, udp_port, &dp->nh,
+				 dp->port.ip_csum_offload, dp->port.udp_csum_offload,
+				 dp->cfg.udp_csum_v4);
+	/* the entry is complete before anyone can find it */
+	__atomic_store_n(&dp->cfg.n_services, n + 1, __ATOMIC_RELEASE);
+	__atomic_store_n(&t->n, n + 1, __ATOMIC_RELEASE);
+	KB_LOG(INFO, "service for key group %u added (udp port %u, acks %s)", key_group, udp_port,
+	       ack ? "on" : "off");
+	return (int)n;
+}
+
 int kb_rollover_start(struct kb_dp *dp, uint16_t key_group)
 {
 	int i = kb_service_find(dp->svc, key_group);
@@ -29,13 +62,31 @@ int kb_rollover_start(struct kb_dp *dp, uint16_t key_group)
 	struct kb_service *s = &dp->svc->s[i];
 	if (s->active)
 		return -EBUSY;
-	if (RAND_bytes(s->msk_next, KB_MSK_LEN) != 1) {
+	uint8_t msk[KB_MSK_LEN];
+	if (RAND_bytes(msk, KB_MSK_LEN) != 1) {
 		KB_LOG(ERR, "RAND_bytes failed: no MSK drawn");
 		return -EIO;
 	}
 	/* key number 0 means "the current MSK" on the wire: skip it */
-	s->key_number = (uint16_t)(s->key_number == 0xffff ? 1 : s->key_number + 1);
+	int rc = kb_rollover_start_msk(
+		dp, (unsigned)i, (uint16_t)(s->key_number == 0xffff ? 1 : s->key_number + 1), msk);
+	kb_memzero(msk, sizeof(msk));
+	return rc;
+}
+
+int kb_rollover_start_msk(struct kb_dp *dp, unsigned i, uint16_t kn, const uint8_t *msk)
+{
+	if (i >= dp->svc->n)
+		return -ENOENT;
+	struct kb_service *s = &dp->svc->s[i];
+	uint16_t key_group = s->cfg.key_group;
+	if (s->active)
+		return -EBUSY;
+	memcpy(s->msk_next, msk, KB_MSK_LEN);
+	s->key_number = kn;
 	s->gen++;
+	s->gen_msk[s->gen % KB_GEN_HISTORY].gen = s->gen;
+	s->gen_msk[s->gen % KB_GEN_HISTORY].msk_id = kb_service_msk_id(s);
 	s->active = true;
 	s->shards_done = 0;
 	s->start_tsc = rte_rdtsc();
@@ -79,6 +130,7 @@ static void rollover_finish(struct kb_dp *dp, struct kb_service *s)
 	memcpy(s->msk_cur, s->msk_next, KB_MSK_LEN);
 	kb_memzero(s->msk_next, KB_MSK_LEN);
 	s->has_cur = true;
+	s->cur_kn = s->key_number;
 	struct kb_rollover_progress p;
 	kb_rollover_progress(dp, (unsigned)(s - dp->svc->s), &p);
 	KB_LOG(INFO,
@@ -89,10 +141,18 @@ static void rollover_finish(struct kb_dp *dp, struct kb_service *s)
 
 unsigned kb_control_poll(struct kb_dp *dp, uint64_t *delivered, uint64_t *failed_events)
 {
+	return kb_control_poll_cb(dp, delivered, failed_events, NULL, NULL);
+}
+
+unsigned kb_control_poll_cb(struct kb_dp *dp, uint64_t *delivered, uint64_t *failed_events,
+			    kb_event_cb cb, void *ctx)
+{
 	struct kb_event ev[64];
 	unsigned total = 0, n;
 	while ((n = kb_event_take(dp->events, ev, RTE_DIM(ev))) > 0) {
 		for (unsigned i = 0; i < n; i++) {
+			if (cb != NULL)
+				cb(ctx, dp, &ev[i]);
 			switch (ev[i].type) {
 			case KB_EV_DELIVERED:
 				if (delivered != NULL)

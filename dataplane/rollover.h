@@ -18,9 +18,12 @@
 
 struct kb_dp;
 
+#define KB_GEN_HISTORY 16
+
 struct kb_service {
 	struct kb_service_cfg cfg;
 	uint16_t key_number; /* of the newest MSK; 0 = none yet (0 means "current" on the wire) */
+	uint16_t cur_kn; /* key number of msk_cur (valid when has_cur) */
 	uint8_t msk_cur[KB_MSK_LEN];
 	uint8_t msk_next[KB_MSK_LEN];
 	bool has_cur;
@@ -29,6 +32,11 @@ struct kb_service {
 	unsigned shards_done;
 	uint64_t start_tsc, end_tsc;
 	uint32_t n_ues; /* UEs of this group */
+	/* MSK ID of each recent rollover generation, for the events (which
+	 * carry the generation) going back to the control plane */
+	struct {
+		uint32_t gen, msk_id;
+	} gen_msk[KB_GEN_HISTORY];
 };
 
 struct kb_services {
@@ -53,11 +61,25 @@ static inline uint32_t kb_service_msk_id(const struct kb_service *s)
 /* Start a rollover of a key group. Returns 0, -EBUSY if one is running,
  * -ENOENT for an unknown group, -EAGAIN if a job ring was full. */
 int kb_rollover_start(struct kb_dp *dp, uint16_t key_group);
+/* The same with an MSK drawn (and persisted) by the control plane: key
+ * number kn of service index svc. */
+int kb_rollover_start_msk(struct kb_dp *dp, unsigned svc, uint16_t kn, const uint8_t *msk);
+/* Add a service at run time (the control plane created it). Control thread
+ * only, one at a time; lcores see it once the index is published. Returns
+ * the index, or -1 when the table is full. */
+int kb_service_add(struct kb_dp *dp, uint16_t key_group, uint16_t udp_port, bool ack);
+/* The MSK ID a rollover generation delivered, or 0 if too old / unknown. */
+uint32_t kb_service_gen_msk_id(const struct kb_service *s, uint32_t gen);
 /* Post a solicited pull for a csb_id to its owning lcore. 0 or -errno. */
 int kb_pull_post(struct kb_dp *dp, uint32_t csb_id);
 /* Control-thread housekeeping: drain events, finish rollovers whose shards
  * are all done, and grant counter windows. Returns events handled. */
 unsigned kb_control_poll(struct kb_dp *dp, uint64_t *delivered, uint64_t *failed_events);
+/* The same, and every event also goes to cb (the control plane bridge). */
+struct kb_event;
+typedef void (*kb_event_cb)(void *ctx, struct kb_dp *dp, const struct kb_event *ev);
+unsigned kb_control_poll_cb(struct kb_dp *dp, uint64_t *delivered, uint64_t *failed_events,
+			    kb_event_cb cb, void *ctx);
 /* Progress of a service, summed over the shards (reads their counters). */
 void kb_rollover_progress(const struct kb_dp *dp, unsigned svc, struct kb_rollover_progress *p);
 
