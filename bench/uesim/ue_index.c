@@ -4,9 +4,48 @@
 #include <openssl/sha.h>
 #include <string.h>
 
+/* SHA-256 fetched once per thread: OpenSSL 3's one-shot SHA256() fetches the
+ * algorithm on every call, which costs more than the hash of a B-TID. */
+static _Thread_local EVP_MD *sha256;
+static _Thread_local EVP_MD_CTX *sha_ctx;
+
 void kb_ue_btid_key(const uint8_t *btid, size_t len, uint8_t key[KB_UE_BTID_KEY_LEN])
 {
 	uint8_t h[SHA256_DIGEST_LENGTH];
-	SHA256(btid, len, h);
+	unsigned hlen = 0;
+	if (sha256 == NULL)
+		sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
+	if (sha_ctx == NULL)
+		sha_ctx = EVP_MD_CTX_new();
+	if (sha256 == NULL || sha_ctx == NULL || EVP_DigestInit_ex(sha_ctx, sha256, NULL) != 1 ||
+	    EVP_DigestUpdate(sha_ctx, btid, len) != 1 ||
+	    EVP_DigestFinal_ex(sha_ctx, h, &hlen) != 1 || hlen != sizeof(h))
+		SHA256(btid, len, h); /* out of memory: the slow way still works */
 	memcpy(key, h, KB_UE_BTID_KEY_LEN);
+}
+
+/* 8 bytes at a time through the murmur3 64-bit finaliser's multipliers:
+ * B-TIDs are ~40-60 bytes, so this is a handful of multiplies. */
+static uint64_t mix64(uint64_t h)
+{
+	h ^= h >> 33;
+	h *= 0xff51afd7ed558ccdull;
+	h ^= h >> 33;
+	h *= 0xc4ceb9fe1a85ec53ull;
+	h ^= h >> 33;
+	return h;
+}
+
+uint32_t kb_ue_btid_tag(const uint8_t *btid, size_t len)
+{
+	uint64_t h = 0x9e3779b97f4a7c15ull ^ len;
+	size_t i = 0;
+	for (; i + 8 <= len; i += 8) {
+		uint64_t w;
+		memcpy(&w, btid + i, 8);
+		h = mix64(h ^ w) + i;
+	}
+	uint64_t w = 0;
+	memcpy(&w, btid + i, len - i);
+	return (uint32_t)mix64(h ^ w ^ ((uint64_t)(len - i) << 56));
 }

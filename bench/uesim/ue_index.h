@@ -34,6 +34,11 @@ struct kb_ue_index {
 /* SHA-256(B-TID) truncated: the key both tables use. */
 void kb_ue_btid_key(const uint8_t *btid, size_t len, uint8_t key[KB_UE_BTID_KEY_LEN]);
 
+/* A fast 32-bit hash of a B-TID (not cryptographic): a UE compares it with
+ * the IDr of a message for an SA it knows, which costs a few ns where
+ * kb_ue_btid_key costs a SHA-256. */
+uint32_t kb_ue_btid_tag(const uint8_t *btid, size_t len);
+
 /* GHashTable-backed index for n_rows UEs. 0 or -1. */
 int kb_ue_index_glib(struct kb_ue_index *idx, uint32_t n_rows);
 

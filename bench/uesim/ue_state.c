@@ -115,6 +115,10 @@ void kb_uesim_free(struct kb_uesim *s)
 		free(s->ue);
 	}
 	kb_memzero(s->census, sizeof(s->census));
+	if (s->tk != NULL) {
+		kb_memzero(s->tk, (size_t)s->n_ue * sizeof(*s->tk));
+		free(s->tk);
+	}
 	crypto_free(s->crypto);
 	if (s->idx.ops != NULL)
 		s->idx.ops->free(s->idx.ctx);
@@ -130,6 +134,7 @@ int kb_uesim_add_ue(struct kb_uesim *s, uint32_t row, const struct kb_roster_row
 	if (s->idx.ops->add_btid(s->idx.ctx, key, row) != 0)
 		return -1;
 	memcpy(s->ue[row].muk, r->muk, KB_MUK_LEN);
+	s->ue[row].btid_tag = kb_ue_btid_tag((const uint8_t *)r->b_tid, strlen(r->b_tid));
 	return 0;
 }
 
@@ -253,9 +258,10 @@ static void slot_evict(struct kb_uesim *s, struct kb_ue *ue, unsigned i)
 /* Store an MSK as a UE does: the same ID again replaces its key in place; a
  * third MSK of a (domain, key group) evicts the oldest of that group; a full
  * UE evicts its oldest MSK. Slots stay oldest first. */
-static void msk_store(struct kb_uesim *s, struct kb_ue *ue, const uint8_t domain[3],
-		      uint32_t msk_id, const uint8_t msk[KB_MSK_LEN])
+void kb_uesim_store(struct kb_uesim *s, uint32_t row, const uint8_t domain[3], uint32_t msk_id,
+		    const uint8_t msk[KB_MSK_LEN])
 {
+	struct kb_ue *ue = &s->ue[row];
 	struct kb_uesim_census *c = census_get(s, domain, msk_id, msk);
 	if (c != NULL && !kb_ct_equal(c->msk, msk, KB_MSK_LEN))
 		s->st.msk_mismatch++;
@@ -293,36 +299,92 @@ static void msk_store(struct kb_uesim *s, struct kb_ue *ue, const uint8_t domain
 	}
 }
 
-/* Find the UE: by IDr (the B-TID) when the message names it, else by the
- * csb_id learned from an earlier message. */
-static uint32_t find_ue(struct kb_uesim *s, const struct kb_mikey_msg *m)
+bool kb_uesim_msg_ok(const struct kb_mikey_msg *m)
 {
+	return m->data_type == KB_MIKEY_DT_PSK_INIT && m->has_t && m->t_type == 2 && m->has_kemac &&
+	       m->has_msk_id && m->has_domain && m->mac_alg == 1 &&
+	       (m->encr_alg == 1 || m->encr_len == 0) && m->encr_len <= KB_MIKEY_MSG_MAX;
+}
+
+static bool sa_matches(const struct kb_ue *ue, const struct kb_mikey_msg *m)
+{
+	return (ue->flags & KB_UE_KEYS) && ue->csb_id == m->csb_id &&
+	       (!m->has_rand || (m->rand_len == KB_MIKEY_RAND_LEN &&
+				 memcmp(ue->rand, m->rand, KB_MIKEY_RAND_LEN) == 0));
+}
+
+uint32_t kb_uesim_find(struct kb_uesim *s, const struct kb_mikey_msg *m, bool *sa_known)
+{
+	uint32_t row = s->idx.ops->find_csb(s->idx.ctx, m->csb_id);
+	*sa_known = false;
+	if (row < s->n_ue && sa_matches(&s->ue[row], m) &&
+	    (m->n_ids < 2 ||
+	     kb_ue_btid_tag(m->ids[1].data, m->ids[1].len) == s->ue[row].btid_tag)) {
+		*sa_known = true;
+		return row;
+	}
 	if (m->n_ids >= 2) {
 		uint8_t key[KB_UE_BTID_KEY_LEN];
 		kb_ue_btid_key(m->ids[1].data, m->ids[1].len, key);
-		return s->idx.ops->find_btid(s->idx.ctx, key);
+		row = s->idx.ops->find_btid(s->idx.ctx, key);
 	}
-	return s->idx.ops->find_csb(s->idx.ctx, m->csb_id);
+	if (row >= s->n_ue)
+		return KB_UE_ROW_NONE;
+	*sa_known = sa_matches(&s->ue[row], m);
+	return row;
 }
 
-/* Build the verification message for an accepted message (PROFILE.md). */
-static int build_ack(struct kb_uesim *s, const struct kb_ue *ue, const struct kb_mikey_msg *m,
-		     uint32_t counter, uint8_t ack[KB_ACK_LEN])
+bool kb_uesim_keydata_ok(const struct kb_mikey_msg *m, const uint8_t *plain,
+			 uint8_t msk[KB_MSK_LEN])
+{
+	struct kb_mikey_keydata kd[KB_MIKEY_MAX_KEYDATA];
+	struct kb_mikey_error err;
+	unsigned n_kd = 0;
+	if (kb_mikey_decode_keydata(plain, m->encr_len, kd, KB_MIKEY_MAX_KEYDATA, &n_kd, &err) !=
+		    0 ||
+	    n_kd != 1 || kd[0].type != 0 || kd[0].kv != 1 || kd[0].key_len != KB_MSK_LEN ||
+	    kd[0].spi_len != 4 || kb_be32(kd[0].spi) != m->msk_id) {
+		kb_memzero(kd, sizeof(kd));
+		return false;
+	}
+	memcpy(msk, kd[0].key, KB_MSK_LEN);
+	kb_memzero(kd, sizeof(kd));
+	return true;
+}
+
+void kb_uesim_commit(struct kb_uesim *s, uint32_t row, const struct kb_mikey_msg *m, bool sa_known,
+		     uint8_t keys_flag)
+{
+	struct kb_ue *ue = &s->ue[row];
+	ue->last_counter = (uint32_t)m->t_value;
+	if (!sa_known) {
+		if (ue->flags & KB_UE_KEYS && s->idx.ops->find_csb(s->idx.ctx, ue->csb_id) == row)
+			s->idx.ops->del_csb(s->idx.ctx, ue->csb_id);
+		memcpy(ue->rand, m->rand, KB_MIKEY_RAND_LEN);
+		ue->csb_id = m->csb_id;
+		ue->flags = KB_UE_KEYS; /* the other path's cached keys are stale now */
+		s->idx.ops->set_csb(s->idx.ctx, m->csb_id, row);
+	}
+	ue->flags |= keys_flag;
+}
+
+long kb_uesim_ack_input(const struct kb_mikey_msg *m, uint32_t csb_id, uint32_t counter,
+			uint8_t *buf, size_t cap, size_t *mac_off)
 {
 	struct kb_mikey_layout lay;
-	uint8_t suffix[2 * KB_MIKEY_ID_MAX + 4];
 	const struct kb_mikey_id *idi = &m->ids[0], *idr = &m->ids[1];
-	if (kb_ack_write(ack, KB_ACK_LEN, ue->csb_id, counter, &lay) != 0 || lay.len != KB_ACK_LEN)
+	if (m->n_ids < 2 || cap < KB_UESIM_ACK_IN_MAX ||
+	    kb_ack_write(buf, cap, csb_id, counter, &lay) != 0 || lay.len != KB_ACK_LEN)
 		return -1;
-	long n = kb_ack_mac_suffix(suffix, sizeof(suffix), idi->data, idi->len, idr->data, idr->len,
-				   counter);
+	long n = kb_ack_mac_suffix(buf + lay.mac_off, cap - lay.mac_off, idi->data, idi->len,
+				   idr->data, idr->len, counter);
 	if (n < 0)
 		return -1;
-	return hmac_sha1(s->crypto, ue->tk.auth, ack, lay.mac_off, suffix, (size_t)n,
-			 ack + lay.mac_off);
+	*mac_off = lay.mac_off;
+	return (long)lay.mac_off + n;
 }
 
-static enum kb_ue_verdict count(struct kb_uesim *s, enum kb_ue_verdict v)
+enum kb_ue_verdict kb_uesim_count(struct kb_uesim *s, enum kb_ue_verdict v)
 {
 	switch (v) {
 	case KB_UE_ACCEPTED:
@@ -353,32 +415,60 @@ static enum kb_ue_verdict count(struct kb_uesim *s, enum kb_ue_verdict v)
 	return v;
 }
 
-/* Decide what goes back for an accepted message with V = 1. */
-static void reply_ack(struct kb_uesim *s, const struct kb_ue *ue, const struct kb_mikey_msg *m,
-		      uint32_t counter, struct kb_ue_reply *r)
+bool kb_uesim_drop_msg(struct kb_uesim *s)
+{
+	return chance(s, s->knobs.drop_msg);
+}
+
+bool kb_uesim_ack_decide(struct kb_uesim *s, const struct kb_mikey_msg *m, struct kb_ue_reply *r,
+			 uint8_t xor_mask[KB_MIKEY_MAC_LEN])
 {
 	s->st.acks_wanted++;
-	if (m->n_ids < 2 || build_ack(s, ue, m, counter, r->ack) != 0)
-		return; /* no IDs to bind the V MAC to: the UE cannot answer */
+	if (m->n_ids < 2)
+		return false; /* no IDs to bind the V MAC to: the UE cannot answer */
 	if (chance(s, s->knobs.drop_ack)) {
 		s->st.acks_dropped++;
-		return;
+		return false;
 	}
 	r->copies = 1;
 	if (chance(s, s->knobs.forge_ack)) {
 		/* a forged ack: right header and counter, MAC from nowhere */
-		uint8_t *mac = r->ack + KB_ACK_LEN - KB_MIKEY_MAC_LEN;
 		for (unsigned i = 0; i < KB_MIKEY_MAC_LEN; i++)
-			mac[i] ^= (uint8_t)(1 + nrand48(s->rng) % 255);
+			xor_mask[i] = (uint8_t)(1 + nrand48(s->rng) % 255);
 		r->forged = true;
 		s->st.acks_forged++;
-		return;
+		return true;
 	}
 	if (chance(s, s->knobs.dup_ack)) {
 		r->copies = 2;
 		s->st.acks_dup++;
 	}
 	s->st.acks_sent += r->copies;
+	return true;
+}
+
+/* The reference path's ack: OpenSSL HMAC over the V MAC input. */
+static void reply_ack(struct kb_uesim *s, uint32_t row, const struct kb_mikey_msg *m,
+		      const struct kb_mikey_tkeys *tk, struct kb_ue_reply *r)
+{
+	uint8_t in[KB_UESIM_ACK_IN_MAX], xor_mask[KB_MIKEY_MAC_LEN];
+	size_t mac_off = 0;
+	uint32_t counter = (uint32_t)m->t_value;
+	long n = kb_uesim_ack_input(m, s->ue[row].csb_id, counter, in, sizeof(in), &mac_off);
+	if (n < 0) {
+		s->st.acks_wanted++; /* cannot answer: as kb_uesim_ack_decide counts it */
+		return;
+	}
+	if (!kb_uesim_ack_decide(s, m, r, xor_mask))
+		return;
+	memcpy(r->ack, in, mac_off);
+	if (hmac_sha1(s->crypto, tk->auth, in, (size_t)n, NULL, 0, r->ack + mac_off) != 0) {
+		r->copies = 0;
+		return;
+	}
+	if (r->forged)
+		for (unsigned i = 0; i < KB_MIKEY_MAC_LEN; i++)
+			r->ack[mac_off + i] ^= xor_mask[i];
 }
 
 enum kb_ue_verdict kb_uesim_handle(struct kb_uesim *s, const uint8_t *msg, size_t len,
@@ -389,39 +479,44 @@ enum kb_ue_verdict kb_uesim_handle(struct kb_uesim *s, const uint8_t *msg, size_
 	struct kb_mikey_tkeys fresh, *tk;
 	uint8_t mac[KB_MIKEY_MAC_LEN];
 	uint8_t plain[KB_MIKEY_MSG_MAX];
-	struct kb_mikey_keydata kd[KB_MIKEY_MAX_KEYDATA];
-	unsigned n_kd = 0;
+	uint8_t msk[KB_MSK_LEN];
 	enum kb_ue_verdict v;
+	bool sa_known;
 
 	memset(r, 0, sizeof(*r));
 	r->row = KB_UE_ROW_NONE;
 	s->st.rx++;
-	if (chance(s, s->knobs.drop_msg))
-		return count(s, KB_UE_DROPPED);
-	if (kb_mikey_decode(msg, len, &m, &err) != 0 || m.data_type != KB_MIKEY_DT_PSK_INIT ||
-	    !m.has_t || m.t_type != 2 || !m.has_kemac || !m.has_msk_id || !m.has_domain ||
-	    m.mac_alg != 1 || (m.encr_alg != 1 && m.encr_len > 0) || m.encr_len > sizeof(plain))
-		return count(s, KB_UE_MALFORMED);
+	if (kb_uesim_drop_msg(s))
+		return kb_uesim_count(s, KB_UE_DROPPED);
+	if (kb_mikey_decode(msg, len, &m, &err) != 0 || !kb_uesim_msg_ok(&m))
+		return kb_uesim_count(s, KB_UE_MALFORMED);
+	if (s->tk == NULL) {
+		s->tk = calloc(s->n_ue ? s->n_ue : 1, sizeof(*s->tk));
+		if (s->tk == NULL)
+			return kb_uesim_count(s, KB_UE_UNKNOWN);
+	}
 
-	uint32_t row = find_ue(s, &m);
-	if (row == KB_UE_ROW_NONE || row >= s->n_ue)
-		return count(s, KB_UE_UNKNOWN);
+	uint32_t row = kb_uesim_find(s, &m, &sa_known);
+	if (row == KB_UE_ROW_NONE)
+		return kb_uesim_count(s, KB_UE_UNKNOWN);
 	r->row = row;
 	struct kb_ue *ue = &s->ue[row];
 
-	/* keys: the cached ones if this is the SA we know, else derive from the
-	 * MUK; the cache is only updated once the MAC proves the message */
-	bool known = (ue->flags & KB_UE_KEYS) && ue->csb_id == m.csb_id &&
-		     (!m.has_rand || (m.rand_len == KB_MIKEY_RAND_LEN &&
-				      memcmp(ue->rand, m.rand, KB_MIKEY_RAND_LEN) == 0));
-	if (known) {
-		tk = &ue->tk;
+	/* keys: the cached ones if this path has them for the SA, else derive
+	 * from the MUK; the cache is only updated once the MAC proves the message */
+	bool cached = sa_known && (ue->flags & KB_UE_REF_KEYS);
+	if (cached) {
+		tk = &s->tk[row];
 	} else {
-		if (!m.has_rand || m.rand_len != KB_MIKEY_RAND_LEN)
-			return count(s, KB_UE_UNKNOWN); /* an update for an SA we never saw */
-		if (kb_mikey_derive_tkeys(ue->muk, KB_MUK_LEN, m.csb_id, m.rand, m.rand_len,
+		/* an SA the UE knows but whose keys this path has not cached
+		 * derives from the stored RAND; a new SA needs RAND */
+		const uint8_t *rand = sa_known ? ue->rand : m.rand;
+		if (!sa_known && (!m.has_rand || m.rand_len != KB_MIKEY_RAND_LEN))
+			return kb_uesim_count(s,
+					      KB_UE_UNKNOWN); /* an update for an SA we never saw */
+		if (kb_mikey_derive_tkeys(ue->muk, KB_MUK_LEN, m.csb_id, rand, KB_MIKEY_RAND_LEN,
 					  &fresh) != 0)
-			return count(s, KB_UE_MALFORMED);
+			return kb_uesim_count(s, KB_UE_MALFORMED);
 		s->st.key_derivations++;
 		tk = &fresh;
 	}
@@ -435,16 +530,12 @@ enum kb_ue_verdict kb_uesim_handle(struct kb_uesim *s, const uint8_t *msg, size_
 		v = KB_UE_REPLAY;
 		goto out;
 	}
-	uint32_t counter = (uint32_t)m.t_value;
 
 	if (m.encr_len > 0) {
 		uint8_t iv[16];
 		kb_mikey_iv(tk->salt, m.csb_id, m.t_value, iv);
 		if (aes_ctr(s->crypto, tk->encr, iv, m.encr, m.encr_len, plain) != 0 ||
-		    kb_mikey_decode_keydata(plain, m.encr_len, kd, KB_MIKEY_MAX_KEYDATA, &n_kd,
-					    &err) != 0 ||
-		    n_kd != 1 || kd[0].type != 0 || kd[0].kv != 1 || kd[0].key_len != KB_MSK_LEN ||
-		    kd[0].spi_len != 4 || kb_be32(kd[0].spi) != m.msk_id) {
+		    !kb_uesim_keydata_ok(&m, plain, msk)) {
 			v = KB_UE_BAD_KEYDATA;
 			goto out;
 		}
@@ -454,26 +545,20 @@ enum kb_ue_verdict kb_uesim_handle(struct kb_uesim *s, const uint8_t *msg, size_
 	}
 
 	/* accepted: the counter moves, and the SA becomes the one we know */
-	ue->last_counter = counter;
-	if (!known) {
-		if (ue->flags & KB_UE_KEYS && s->idx.ops->find_csb(s->idx.ctx, ue->csb_id) == row)
-			s->idx.ops->del_csb(s->idx.ctx, ue->csb_id);
-		ue->tk = fresh;
-		memcpy(ue->rand, m.rand, KB_MIKEY_RAND_LEN);
-		ue->csb_id = m.csb_id;
-		ue->flags |= KB_UE_KEYS;
-		s->idx.ops->set_csb(s->idx.ctx, m.csb_id, row);
-	}
+	if (!cached)
+		s->tk[row] = fresh;
+	kb_uesim_commit(s, row, &m, sa_known, KB_UE_REF_KEYS);
 	if (m.encr_len == 0) {
 		v = KB_UE_PULL;
 		goto out;
 	}
-	msk_store(s, ue, m.domain, m.msk_id, kd[0].key);
+	kb_uesim_store(s, row, m.domain, m.msk_id, msk);
 	if (m.v)
-		reply_ack(s, ue, &m, counter, r);
+		reply_ack(s, row, &m, &s->tk[row], r);
 	v = KB_UE_ACCEPTED;
 out:
 	kb_memzero(&fresh, sizeof(fresh));
 	kb_memzero(plain, sizeof(plain));
-	return count(s, v);
+	kb_memzero(msk, sizeof(msk));
+	return kb_uesim_count(s, v);
 }

@@ -17,6 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "mikey/mikey_codec.h"
 #include "mikey/mikey_prf.h"
 #include "mikey/mikey_profile.h"
 #include "util/roster.h"
@@ -33,18 +34,23 @@ struct kb_ue_msk {
 	uint8_t msk[KB_MSK_LEN];
 };
 
-/* One UE: ~160 bytes, so 10M UEs take ~1.6 GB. */
+/* One UE: ~112 bytes. The transport keys of its SA live next to it in the
+ * array of the path that checks messages: raw keys for the OpenSSL
+ * reference (kb_uesim.tk), expanded keys for the IPsec-MB burst path
+ * (ue_burst.h), so a 10M-UE run pays for one of the two only. */
 struct kb_ue {
 	uint8_t muk[KB_MUK_LEN];
-	struct kb_mikey_tkeys tk; /* valid when KB_UE_KEYS is set */
-	uint8_t rand[KB_MIKEY_RAND_LEN]; /* the SA's RAND the keys came from */
+	uint8_t rand[KB_MIKEY_RAND_LEN]; /* the SA's RAND, valid with KB_UE_KEYS */
 	uint32_t csb_id;
 	uint32_t last_counter; /* last accepted; counters start at 1 */
+	uint32_t btid_tag; /* kb_ue_btid_tag of its B-TID: "is IDr me?" without SHA-256 */
 	uint8_t flags;
 	struct kb_ue_msk slot[KB_UE_MSK_SLOTS]; /* oldest first */
 };
 
-#define KB_UE_KEYS 0x01u
+#define KB_UE_KEYS 0x01u /* the SA (csb_id, RAND) is known */
+#define KB_UE_REF_KEYS 0x02u /* kb_uesim.tk[row] holds its keys */
+#define KB_UE_BURST_KEYS 0x04u /* the burst path's expanded keys hold them */
 
 struct kb_uesim_knobs {
 	double drop_msg; /* fraction of messages ignored on arrival (downlink loss) */
@@ -94,6 +100,7 @@ struct kb_uesim {
 	unsigned n_census; /* census[n_census - 1] is the newest MSK ID seen */
 	unsigned short rng[3];
 	struct kb_ue_crypto *crypto;
+	struct kb_mikey_tkeys *tk; /* reference path: per row, allocated on first use */
 };
 
 enum kb_ue_verdict {
@@ -139,5 +146,46 @@ const struct kb_uesim_census *kb_uesim_census_find(const struct kb_uesim *s, uin
 const struct kb_uesim_census *kb_uesim_newest(const struct kb_uesim *s);
 
 const char *kb_ue_verdict_name(enum kb_ue_verdict v);
+
+/* ---- The UE rules, shared by the reference path (kb_uesim_handle) and the
+ * IPsec-MB burst path (ue_burst.c): everything but the crypto itself. ---- */
+
+/* The structure a UE accepts: PSK init, COUNTER T, KEMAC HMAC-SHA-1 with
+ * AES-CM or no key data, the Key ID extension. */
+bool kb_uesim_msg_ok(const struct kb_mikey_msg *m);
+/* Which UE a message is for. The csb_id comes first: when it leads to a UE
+ * that knows this SA (same csb_id, same RAND or none sent), that is the UE,
+ * and IDr, if sent, must carry its B-TID tag (a fast hash; the MAC under
+ * the SA's keys then proves IDr byte for byte). Otherwise IDr (the B-TID) names the UE, or, without IDs, the
+ * csb_id. *sa_known tells whether the row already knows the SA. Returns the
+ * row or KB_UE_ROW_NONE. */
+uint32_t kb_uesim_find(struct kb_uesim *s, const struct kb_mikey_msg *m, bool *sa_known);
+/* The decrypted key data of an accepted MAC: exactly one TGK, 16-byte key,
+ * SPI = MSK ID. The key goes to msk. */
+bool kb_uesim_keydata_ok(const struct kb_mikey_msg *m, const uint8_t *plain,
+			 uint8_t msk[KB_MSK_LEN]);
+/* The message proved itself (MAC right, counter new, key data right): move
+ * the counter and, if the SA is new to the UE, make it the one the UE knows
+ * (csb_id index, RAND). keys_flag says whose key cache is now valid. */
+void kb_uesim_commit(struct kb_uesim *s, uint32_t row, const struct kb_mikey_msg *m, bool sa_known,
+		     uint8_t keys_flag);
+/* Store an MSK as a UE does (two per key group; the census follows). */
+void kb_uesim_store(struct kb_uesim *s, uint32_t row, const uint8_t domain[3], uint32_t msk_id,
+		    const uint8_t msk[KB_MSK_LEN]);
+/* The knobs' draws for one ack, in the reference order: counts acks_wanted,
+ * then drop, forge (filling xor with the MAC mask), dup. Sets r->copies and
+ * r->forged. false: no ack leaves (no IDs to bind the V MAC to, or dropped). */
+bool kb_uesim_ack_decide(struct kb_uesim *s, const struct kb_mikey_msg *m, struct kb_ue_reply *r,
+			 uint8_t xor_mask[KB_MIKEY_MAC_LEN]);
+/* The ack's bytes before its MAC ‖ idi ‖ idr ‖ counter: the V MAC input,
+ * written to buf (cap >= KB_UESIM_ACK_IN_MAX). Returns its length, or -1;
+ * *mac_off is where the MAC goes in the ack. */
+#define KB_UESIM_ACK_IN_MAX (KB_ACK_LEN + 2 * KB_MIKEY_ID_MAX + 4)
+long kb_uesim_ack_input(const struct kb_mikey_msg *m, uint32_t csb_id, uint32_t counter,
+			uint8_t *buf, size_t cap, size_t *mac_off);
+/* Count a verdict in the stats; returns it. */
+enum kb_ue_verdict kb_uesim_count(struct kb_uesim *s, enum kb_ue_verdict v);
+/* The drop-message knob's draw. */
+bool kb_uesim_drop_msg(struct kb_uesim *s);
 
 #endif

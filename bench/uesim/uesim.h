@@ -26,12 +26,15 @@ struct kb_uesim_opts {
 	const char *json_out; /* NULL = stdout */
 	uint16_t udp_port; /* where MSK messages arrive (4359) */
 	struct kb_uesim_knobs knobs;
+	bool ref_crypto; /* --crypto openssl: the reference path, one message at a time */
+	double load_s; /* how long the roster took to load (set by main, reported) */
 	/* sock mode */
 	const char *bind_addr; /* IPv4 or IPv6 literal */
 	/* dpdk mode */
 	uint16_t port_id;
 	uint32_t n_mbufs;
 	uint16_t burst;
+	double port_wait_s; /* retry starting the port this long (a memif server not up yet) */
 };
 
 /* Set by SIGINT/SIGTERM. */

@@ -1,27 +1,34 @@
 /* DPDK mode: any ethdev (memif, af_packet, a NIC). rx burst -> classify
- * (dataplane/pkt.c) -> the UE model per message -> acks built with the
- * dataplane's header templates, from the UE's address back to the BM-SC's
- * address, port and MAC -> tx burst. ARP requests for any address are
- * answered with our MAC (the UEs sit behind us, like a gateway would). */
+ * (dataplane/pkt.c) -> the UE model over the whole burst (ue_burst.c:
+ * IPsec-MB bursts; or the OpenSSL reference per message with --crypto ref)
+ * -> each ack written over the message's own mbuf, addresses and ports
+ * swapped, so it leaves from the UE's address to the BM-SC's address, port
+ * and MAC -> one tx burst. ARP requests for any address are answered with
+ * our MAC (the UEs sit behind us, like a gateway would). */
 #include "uesim.h"
 
 #include "ack_delay.h"
 #include "pkt.h"
+#include "ue_burst.h"
 #include "port.h"
 
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <rte_ethdev.h>
+#include <rte_ip.h>
 #include <rte_mbuf.h>
+#include <rte_udp.h>
 #include <rte_log.h>
 #include <rte_mempool.h>
 
 #define DPDK_BURST_MAX 64
 #define TX_MAX (3 * DPDK_BURST_MAX)
 
-/* dataplane/port.c logs through KB_LOG; in keyburstd lcore.c defines the type */
+/* dataplane/port.c (the kbpkt library) logs through KB_LOG's kb_logtype,
+ * which the program defines: keyburstd in lcore.c, uesim here */
 RTE_LOG_REGISTER(kb_logtype, keyburst.uesim, INFO);
 
 struct dpdk_ctx {
@@ -31,6 +38,7 @@ struct dpdk_ctx {
 	struct kb_port_info info;
 	struct rte_mempool *pool;
 	struct kb_ack_delay delay;
+	struct kb_ue_burst *burst; /* NULL: the OpenSSL reference path */
 	struct rte_mbuf *tx[TX_MAX];
 	unsigned n_tx;
 };
@@ -98,41 +106,149 @@ static struct rte_mbuf *ack_frame(struct dpdk_ctx *c, const uint8_t *f, const st
 	return m;
 }
 
-static void rx_one(struct dpdk_ctx *c, struct rte_mbuf *m, uint64_t now_ns)
+/* Turn the received frame m (a message to u->dport, parsed by
+ * kb_pkt_classify) into the ack in place: MACs, addresses and ports
+ * swapped, lengths and checksums redone. false if its headers are not the
+ * plain Ethernet / IPv4 (no options) or IPv6 / UDP this needs. */
+static bool ack_in_place(struct dpdk_ctx *c, struct rte_mbuf *m, const struct kb_rx_udp *u,
+			 const uint8_t ack[KB_ACK_LEN])
 {
-	struct kb_rx_udp u;
-	struct kb_ue_reply rep;
+	uint8_t *f = rte_pktmbuf_mtod(m, uint8_t *);
+	struct rte_udp_hdr *udp;
+	uint16_t frame_len;
+	if (u->af == AF_INET) {
+		struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(f + 14);
+		udp = (struct rte_udp_hdr *)(ip + 1);
+		if ((ip->version_ihl & 0x0f) != 5 || (const uint8_t *)(udp + 1) != u->payload)
+			return false;
+		rte_be32_t a = ip->src_addr;
+		ip->src_addr = ip->dst_addr;
+		ip->dst_addr = a;
+		ip->total_length = rte_cpu_to_be_16(20 + 8 + KB_ACK_LEN);
+		ip->time_to_live = 64;
+		ip->hdr_checksum = 0;
+		ip->hdr_checksum = rte_ipv4_cksum(ip);
+		frame_len = 14 + 20 + 8 + KB_ACK_LEN;
+		udp->dgram_len = rte_cpu_to_be_16(8 + KB_ACK_LEN);
+		rte_memcpy(udp + 1, ack, KB_ACK_LEN);
+		rte_be16_t p = udp->src_port;
+		udp->src_port = udp->dst_port;
+		udp->dst_port = p;
+		udp->dgram_cksum = 0;
+		udp->dgram_cksum = rte_ipv4_udptcp_cksum(ip, udp);
+	} else {
+		struct rte_ipv6_hdr *ip = (struct rte_ipv6_hdr *)(f + 14);
+		udp = (struct rte_udp_hdr *)(ip + 1);
+		if ((const uint8_t *)(udp + 1) != u->payload)
+			return false;
+		uint8_t a[16];
+		memcpy(a, ip->src_addr, 16);
+		memcpy(ip->src_addr, ip->dst_addr, 16);
+		memcpy(ip->dst_addr, a, 16);
+		ip->payload_len = rte_cpu_to_be_16(8 + KB_ACK_LEN);
+		ip->hop_limits = 64;
+		frame_len = 14 + 40 + 8 + KB_ACK_LEN;
+		udp->dgram_len = rte_cpu_to_be_16(8 + KB_ACK_LEN);
+		rte_memcpy(udp + 1, ack, KB_ACK_LEN);
+		rte_be16_t p = udp->src_port;
+		udp->src_port = udp->dst_port;
+		udp->dst_port = p;
+		udp->dgram_cksum = 0;
+		udp->dgram_cksum = rte_ipv6_udptcp_cksum(ip, udp);
+	}
+	memcpy(f, f + 6, 6); /* to the sender's MAC, from ours */
+	memcpy(f + 6, c->info.mac, 6);
+	m->data_len = frame_len;
+	m->pkt_len = frame_len;
+	m->ol_flags &= RTE_MBUF_F_INDIRECT | RTE_MBUF_F_EXTERNAL;
+	return true;
+}
+
+static void ack_out(struct dpdk_ctx *c, struct rte_mbuf *a, uint64_t now_ns)
+{
+	if (c->o->delay_us > 0) {
+		if (kb_ack_delay_push(&c->delay, now_ns + c->o->delay_us * 1000ull, &a))
+			return;
+		c->run->delay_overflow++;
+	}
+	tx_add(c, a);
+}
+
+/* The acks of one message: the first in the message's own mbuf, a
+ * duplicate in a new one. Consumes m. */
+static void reply(struct dpdk_ctx *c, struct rte_mbuf *m, const struct kb_rx_udp *u,
+		  const struct kb_ue_reply *rep, uint64_t now_ns)
+{
+	if (rep->copies == 0) {
+		rte_pktmbuf_free(m);
+		return;
+	}
 	const uint8_t *f = rte_pktmbuf_mtod(m, const uint8_t *);
-	if (m->nb_segs != 1) {
-		c->run->rx_other++; /* MSK messages are small: never chained */
-		rte_pktmbuf_free(m);
-		return;
-	}
-	enum kb_rx_kind k = kb_pkt_classify(f, rte_pktmbuf_data_len(m), &u);
-	if (k == KB_RX_ARP) {
-		arp_in(c, m, f);
-		return;
-	}
-	if (k != KB_RX_UDP || u.dport != c->o->udp_port) {
-		c->run->rx_other++;
-		rte_pktmbuf_free(m);
-		return;
-	}
-	kb_uesim_handle(c->sim, u.payload, u.len, &rep);
-	for (unsigned i = 0; i < rep.copies; i++) {
-		struct rte_mbuf *a = ack_frame(c, f, &u, rep.ack);
-		if (a == NULL) {
+	struct rte_mbuf *second = NULL;
+	if (rep->copies == 2) {
+		second = ack_frame(c, f, u, rep->ack);
+		if (second == NULL)
 			c->run->tx_fail++;
+	}
+	struct rte_mbuf *first = m;
+	if (!ack_in_place(c, m, u, rep->ack)) {
+		first = ack_frame(c, f, u, rep->ack);
+		rte_pktmbuf_free(m);
+		if (first == NULL)
+			c->run->tx_fail++;
+	}
+	if (first != NULL)
+		ack_out(c, first, now_ns);
+	if (second != NULL)
+		ack_out(c, second, now_ns);
+}
+
+/* One rx burst: classify every frame, hand the MIKEY payloads to the UE
+ * model at once, answer. */
+static void rx_burst(struct dpdk_ctx *c, struct rte_mbuf **rx, uint16_t n, uint64_t now_ns)
+{
+	struct rte_mbuf *mb[DPDK_BURST_MAX];
+	struct kb_rx_udp u[DPDK_BURST_MAX];
+	const uint8_t *msg[DPDK_BURST_MAX];
+	uint16_t len[DPDK_BURST_MAX];
+	enum kb_ue_verdict v[DPDK_BURST_MAX];
+	struct kb_ue_reply rep[DPDK_BURST_MAX];
+	unsigned k = 0;
+	for (uint16_t i = 0; i < n; i++) {
+		struct rte_mbuf *m = rx[i];
+		const uint8_t *f = rte_pktmbuf_mtod(m, const uint8_t *);
+		if (i + 1 < n)
+			rte_prefetch0(rte_pktmbuf_mtod(rx[i + 1], void *));
+		if (m->nb_segs != 1) {
+			c->run->rx_other++; /* MSK messages are small: never chained */
+			rte_pktmbuf_free(m);
 			continue;
 		}
-		if (c->o->delay_us > 0) {
-			if (kb_ack_delay_push(&c->delay, now_ns + c->o->delay_us * 1000ull, &a))
-				continue;
-			c->run->delay_overflow++;
+		enum kb_rx_kind kind = kb_pkt_classify(f, rte_pktmbuf_data_len(m), &u[k]);
+		if (kind == KB_RX_ARP) {
+			arp_in(c, m, f);
+			continue;
 		}
-		tx_add(c, a);
+		if (kind != KB_RX_UDP || u[k].dport != c->o->udp_port) {
+			c->run->rx_other++;
+			rte_pktmbuf_free(m);
+			continue;
+		}
+		mb[k] = m;
+		msg[k] = u[k].payload;
+		len[k] = u[k].len;
+		k++;
 	}
-	rte_pktmbuf_free(m);
+	if (k == 0)
+		return;
+	if (c->burst != NULL) {
+		kb_ue_burst_handle(c->burst, msg, len, k, v, rep);
+	} else {
+		for (unsigned i = 0; i < k; i++)
+			v[i] = kb_uesim_handle(c->sim, msg[i], len[i], &rep[i]);
+	}
+	for (unsigned i = 0; i < k; i++)
+		reply(c, mb[i], &u[i], &rep[i], now_ns);
 }
 
 /* A memif client connects once, when the port starts; if the server was not
@@ -174,15 +290,31 @@ int kb_uesim_run_dpdk(struct kb_uesim *sim, const struct kb_uesim_opts *o)
 		fprintf(stderr, "uesim: cannot create a pool of %u mbufs\n", o->n_mbufs);
 		return 2;
 	}
-	if (kb_port_init(o->port_id, 1, c.pool, &c.info) != 0)
-		goto out_pool;
+	/* a memif client cannot start before its server's socket exists:
+	 * keyburstd may still be loading its roster, so try again for a while */
+	double t_wait = kb_uesim_now() + o->port_wait_s;
+	while (kb_port_init(o->port_id, 1, c.pool, &c.info) != 0) {
+		if (kb_uesim_stop || kb_uesim_now() >= t_wait) {
+			fprintf(stderr, "uesim: port %u did not start\n", o->port_id);
+			goto out_pool;
+		}
+		usleep(200000);
+	}
 	if (o->delay_us > 0 &&
 	    kb_ack_delay_init(&c.delay, o->delay_queue, sizeof(struct rte_mbuf *)) != 0) {
 		fprintf(stderr, "uesim: no memory for the delay queue\n");
 		goto out_port;
 	}
-	fprintf(stderr, "uesim: %u UEs, port %u (%s), UDP port %u\n", sim->n_ue, o->port_id,
-		c.info.driver, o->udp_port);
+	if (!o->ref_crypto) {
+		c.burst = kb_ue_burst_new(sim);
+		if (c.burst == NULL) {
+			fprintf(stderr, "uesim: cannot set up the IPsec-MB burst path\n");
+			goto out_delay;
+		}
+	}
+	fprintf(stderr, "uesim: %u UEs, port %u (%s), UDP port %u, crypto %s%s\n", sim->n_ue,
+		o->port_id, c.info.driver, o->udp_port, c.burst ? "ipsec-mb " : "openssl",
+		c.burst ? kb_ue_burst_arch(c.burst) : "");
 
 	kb_uesim_run_start(&run, sim, o);
 	double next_link_check = 0, down_since = 0;
@@ -194,8 +326,8 @@ int kb_uesim_run_dpdk(struct kb_uesim *sim, const struct kb_uesim_opts *o)
 			link_watch(&c, now, &down_since);
 			next_link_check = now + 0.5;
 		}
-		for (uint16_t i = 0; i < n; i++)
-			rx_one(&c, rx[i], now_ns);
+		if (n > 0)
+			rx_burst(&c, rx, n, now_ns);
 		struct rte_mbuf **d;
 		while ((d = kb_ack_delay_peek(&c.delay, now_ns)) != NULL) {
 			tx_add(&c, *d);
@@ -210,6 +342,8 @@ int kb_uesim_run_dpdk(struct kb_uesim *sim, const struct kb_uesim_opts *o)
 		rte_pktmbuf_free(*d);
 		kb_ack_delay_pop(&c.delay);
 	}
+	kb_ue_burst_free(c.burst);
+out_delay:
 	kb_ack_delay_free(&c.delay);
 out_port:
 	kb_port_stop(o->port_id);

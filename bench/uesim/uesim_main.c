@@ -49,12 +49,16 @@ static int usage(FILE *out)
 		"  --udp-port N         UDP port MSK messages arrive on                 [4359]\n"
 		"  --progress S         progress line on stderr every S seconds, 0 = off   [1]\n"
 		"  --json FILE          write the JSON summary there              [stdout]\n"
+		"  --crypto ipsec-mb|openssl  check in IPsec-MB bursts, or one message at\n"
+		"                       a time with the OpenSSL reference      [ipsec-mb]\n"
 		"sock mode:\n"
 		"  --bind ADDR          local address to listen on               [0.0.0.0]\n"
 		"dpdk mode:\n"
 		"  --eth-port N         ethdev port id                                     [0]\n"
 		"  --mbufs N            mbufs in the pool                              [16383]\n"
 		"  --burst N            rx/tx burst size, <= 64                           [32]\n"
+		"  --port-wait S        retry starting the port for S seconds (a memif\n"
+		"                       server still loading)                         [10]\n"
 		"\n"
 		"Exit status: 0 ok; 1 --until-all not reached or UEs got different keys for\n"
 		"one MSK ID; 2 bad usage or setup failure.\n");
@@ -120,6 +124,8 @@ static int parse_opts(int argc, char **argv, struct kb_uesim_opts *o)
 		O_ETH_PORT,
 		O_MBUFS,
 		O_BURST,
+		O_CRYPTO,
+		O_PORT_WAIT,
 		O_HELP,
 	};
 	static const struct option opts[] = {
@@ -143,6 +149,8 @@ static int parse_opts(int argc, char **argv, struct kb_uesim_opts *o)
 		{"eth-port", required_argument, NULL, O_ETH_PORT},
 		{"mbufs", required_argument, NULL, O_MBUFS},
 		{"burst", required_argument, NULL, O_BURST},
+		{"crypto", required_argument, NULL, O_CRYPTO},
+		{"port-wait", required_argument, NULL, O_PORT_WAIT},
 		{"help", no_argument, NULL, O_HELP},
 		{NULL, 0, NULL, 0},
 	};
@@ -251,6 +259,21 @@ static int parse_opts(int argc, char **argv, struct kb_uesim_opts *o)
 				return -1;
 			o->burst = (uint16_t)u;
 			break;
+		case O_PORT_WAIT:
+			if (parse_secs("--port-wait", optarg, &o->port_wait_s) != 0)
+				return -1;
+			break;
+		case O_CRYPTO:
+			if (strcmp(optarg, "ipsec-mb") == 0) {
+				o->ref_crypto = false;
+			} else if (strcmp(optarg, "openssl") == 0) {
+				o->ref_crypto = true;
+			} else {
+				fprintf(stderr,
+					"keyburst-uesim: --crypto is ipsec-mb or openssl\n");
+				return -1;
+			}
+			break;
 		case O_HELP:
 			usage(stdout);
 			exit(0);
@@ -289,6 +312,7 @@ int main(int argc, char **argv)
 		.bind_addr = "0.0.0.0",
 		.n_mbufs = 16383,
 		.burst = 32,
+		.port_wait_s = 10,
 	};
 	/* EAL args, if any, end at "--"; ours follow */
 	int split = 0;
@@ -313,12 +337,14 @@ int main(int argc, char **argv)
 	struct kb_uesim sim;
 	char err[256];
 	int rc = 2;
+	double t_load = kb_uesim_now();
 	if (o.mode == KB_UESIM_MODE_SOCK) {
 		if (kb_uesim_load_roster(&sim, o.roster, kb_ue_index_glib, &o.knobs, err,
 					 sizeof(err)) != 0) {
 			fprintf(stderr, "keyburst-uesim: %s\n", err);
 			return 2;
 		}
+		o.load_s = kb_uesim_now() - t_load;
 		rc = kb_uesim_run_sock(&sim, &o);
 		kb_uesim_free(&sim);
 		return rc;
@@ -332,12 +358,15 @@ int main(int argc, char **argv)
 	/* EAL installs nothing for these, but a PMD could: ours win */
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+	t_load = kb_uesim_now();
 	if (kb_uesim_load_roster(&sim, o.roster, kb_ue_index_rte, &o.knobs, err, sizeof(err)) !=
 	    0) {
 		fprintf(stderr, "keyburst-uesim: %s\n", err);
 		rte_eal_cleanup();
 		return 2;
 	}
+	o.load_s = kb_uesim_now() - t_load;
+	fprintf(stderr, "uesim: %u UEs loaded in %.2f s\n", sim.n_ue, o.load_s);
 	rc = kb_uesim_run_dpdk(&sim, &o);
 	kb_uesim_free(&sim);
 	rte_eal_cleanup();

@@ -110,6 +110,7 @@ int kb_uesim_run_finish(struct kb_uesim_run *r)
 	json_object_set_new(o, "mode",
 			    json_string(r->o->mode == KB_UESIM_MODE_DPDK ? "dpdk" : "sock"));
 	put_u64(o, "ues", r->sim->n_ue);
+	json_object_set_new(o, "roster_load_seconds", json_real(r->o->load_s));
 	json_object_set_new(o, "msk_id", has ? json_string(idhex) : json_null());
 	put_u64(o, "holding_msk", holders);
 	json_object_set_new(o, "all_hold", json_boolean(has && holders == r->sim->n_ue));

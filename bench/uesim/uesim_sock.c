@@ -7,6 +7,7 @@
 #include "uesim.h"
 
 #include "ack_delay.h"
+#include "ue_burst.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -164,8 +165,15 @@ int kb_uesim_run_sock(struct kb_uesim *sim, const struct kb_uesim_opts *o)
 		close(fd);
 		return 2;
 	}
-	fprintf(stderr, "uesim: %u UEs, kernel socket %s port %u\n", sim->n_ue, o->bind_addr,
-		o->udp_port);
+	struct kb_ue_burst *burst = NULL;
+	if (!o->ref_crypto && (burst = kb_ue_burst_new(sim)) == NULL) {
+		fprintf(stderr, "uesim: cannot set up the IPsec-MB burst path\n");
+		kb_ack_delay_free(&delay);
+		close(fd);
+		return 2;
+	}
+	fprintf(stderr, "uesim: %u UEs, kernel socket %s port %u, crypto %s\n", sim->n_ue,
+		o->bind_addr, o->udp_port, burst != NULL ? kb_ue_burst_arch(burst) : "openssl");
 
 	kb_uesim_run_start(&run, sim, o);
 	while (!kb_uesim_run_tick(&run)) {
@@ -187,20 +195,31 @@ int kb_uesim_run_sock(struct kb_uesim *sim, const struct kb_uesim_opts *o)
 		int n = (p.revents & POLLIN) ? recvmmsg(fd, msgs, SOCK_BATCH, MSG_DONTWAIT, NULL)
 					     : 0;
 		uint64_t now_ns = (uint64_t)(kb_uesim_now() * 1e9);
+		/* the batch through the UE model at once (truncated datagrams
+		 * are malformed: handed over as a 0-byte message) */
+		const uint8_t *in[SOCK_BATCH];
+		uint16_t in_len[SOCK_BATCH];
+		enum kb_ue_verdict v[SOCK_BATCH];
+		struct kb_ue_reply reps[SOCK_BATCH];
 		for (int i = 0; i < n; i++) {
-			struct kb_ue_reply rep;
+			in[i] = bufs[i];
+			in_len[i] = (msgs[i].msg_hdr.msg_flags & MSG_TRUNC)
+					    ? 0
+					    : (uint16_t)msgs[i].msg_len;
+		}
+		if (n > 0 && burst != NULL)
+			kb_ue_burst_handle(burst, in, in_len, (unsigned)n, v, reps);
+		else
+			for (int i = 0; i < n; i++)
+				v[i] = kb_uesim_handle(sim, in[i], in_len[i], &reps[i]);
+		for (int i = 0; i < n; i++) {
+			const struct kb_ue_reply *r = &reps[i];
 			struct msghdr *h = &msgs[i].msg_hdr;
-			if (h->msg_flags & MSG_TRUNC) {
-				sim->st.rx++;
-				sim->st.malformed++;
-				continue;
-			}
-			kb_uesim_handle(sim, bufs[i], msgs[i].msg_len, &rep);
-			if (rep.copies == 0)
+			if (r->copies == 0)
 				continue;
 			struct sock_ack a;
 			memset(&a, 0, sizeof(a));
-			memcpy(a.ack, rep.ack, KB_ACK_LEN);
+			memcpy(a.ack, r->ack, KB_ACK_LEN);
 			memcpy(&a.to, &from[i], h->msg_namelen);
 			a.to_len = h->msg_namelen;
 			a.af = from[i].ss_family;
@@ -215,7 +234,7 @@ int kb_uesim_run_sock(struct kb_uesim *sim, const struct kb_uesim_opts *o)
 					a.has_from = a.af == AF_INET6;
 				}
 			}
-			for (unsigned c = 0; c < rep.copies; c++) {
+			for (unsigned c = 0; c < r->copies; c++) {
 				if (o->delay_us > 0 &&
 				    kb_ack_delay_push(&delay, now_ns + o->delay_us * 1000ull, &a))
 					continue;
@@ -236,5 +255,7 @@ int kb_uesim_run_sock(struct kb_uesim *sim, const struct kb_uesim_opts *o)
 	run.tx_fail += delay.count;
 	kb_ack_delay_free(&delay);
 	close(fd);
-	return kb_uesim_run_finish(&run);
+	int rc = kb_uesim_run_finish(&run);
+	kb_ue_burst_free(burst);
+	return rc;
 }
