@@ -1,11 +1,13 @@
 /* Lock-free key table: csb_id -> SA record (rte_hash RW_CONCURRENCY_LF).
  * Single writer (the control plane); readers are dataplane lcores that
  * report quiescent states to an rte_rcu_qsbr variable once per loop. The
- * writer copies a record into a new allocation, publishes it, and retires the
- * old one through the QSBR defer queue; retired records are wiped. */
+ * writer copies a record into a slot of a pool sized at creation, publishes
+ * it, and retires the old one (or a deleted one) through a QSBR defer queue;
+ * retired records are wiped and reused. */
 #ifndef KB_KEYTABLE_H
 #define KB_KEYTABLE_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "sa.h"
@@ -17,6 +19,9 @@ struct kb_keytable;
 struct kb_keytable *kb_keytable_create(const char *name, uint32_t capacity, unsigned n_readers,
 				       int socket_id);
 void kb_keytable_free(struct kb_keytable *t);
+/* Bytes of DPDK memory a table of this capacity takes (records, hash,
+ * queues), for sizing -m or hugepages. */
+size_t kb_keytable_memsize(uint32_t capacity);
 struct rte_rcu_qsbr *kb_keytable_qsbr(struct kb_keytable *t);
 
 /* Writer API (one thread only). publish adds or replaces; delete removes.

@@ -32,6 +32,13 @@ int kb_mikey_prf(const uint8_t *inkey, size_t inkey_len, uint32_t constant, uint
 int kb_mikey_derive_tkeys(const uint8_t *psk, size_t psk_len, uint32_t csb_id, const uint8_t *rand,
 			  size_t rand_len, struct kb_mikey_tkeys *out);
 
+/* The SHA-1 chaining state after one block of key ^ pad (0x36 or 0x5c;
+ * key_len <= 64), as five 32-bit words in host byte order: the layout
+ * IPsec-MB's HMAC-SHA-1 jobs take as _hashed_auth_key_xor_ipad/_opad.
+ * OpenSSL's one-block SHA-1 (SHA-NI) takes about half the time of
+ * IMB_SHA1_ONE_BLOCK in IPsec-MB 1.3 here. Returns 0, or -1. */
+int kb_hmac_sha1_pad_state(const uint8_t *key, size_t key_len, uint8_t pad, uint8_t state[20]);
+
 /* AES-CM IV: (salt XOR (00 00 ‖ csb_id ‖ t64)) ‖ 00 00. */
 void kb_mikey_iv(const uint8_t salt[KB_MIKEY_SALT_LEN], uint32_t csb_id, uint64_t t64,
 		 uint8_t iv[16]);
