@@ -10,8 +10,6 @@
 
 #include "util/secret.h"
 
-#define SHA1_BLOCK 64
-
 _Static_assert(sizeof(struct kb_sa_record) == 6 * KB_SA_LINE, "a record is 6 whole lines");
 _Static_assert(KB_SA_SEAL_BYTES <= 4 * KB_SA_LINE, "the sealer reads lines 0-3 only");
 _Static_assert(offsetof(struct kb_sa_record, salt) + 16 <= offsetof(struct kb_sa_record, csb_id),
@@ -68,23 +66,6 @@ void kb_sa_thread_release(void)
 	free_mb_mgr(m);
 }
 
-/* The SHA-1 state after one block of key ^ pad: what IPsec-MB's HMAC jobs
- * take as _hashed_auth_key_xor_ipad / _opad (1.3 has no helper for it). */
-static void hmac_pad_state(IMB_MGR *m, const uint8_t *key, size_t key_len, uint8_t pad,
-			   uint8_t state[KB_SA_SHA1_STATE])
-{
-	uint8_t block[SHA1_BLOCK];
-	uint8_t out[32] __attribute__((aligned(16))); /* room for any digest store width */
-
-	memset(block, pad, sizeof(block));
-	for (size_t i = 0; i < key_len; i++)
-		block[i] ^= key[i];
-	IMB_SHA1_ONE_BLOCK(m, block, out);
-	memcpy(state, out, KB_SA_SHA1_STATE);
-	kb_memzero(block, sizeof(block));
-	kb_memzero(out, sizeof(out));
-}
-
 int kb_sa_record_build(struct kb_sa_record *rec, const uint8_t *muk, size_t muk_len,
 		       uint32_t csb_id, const uint8_t rand[KB_MIKEY_RAND_LEN], const char *idr,
 		       uint16_t key_group, const struct kb_ue_addr *addr, unsigned n_shards)
@@ -110,8 +91,11 @@ int kb_sa_record_build(struct kb_sa_record *rec, const uint8_t *muk, size_t muk_
 		goto out;
 
 	IMB_AES_KEYEXP_128(m, tk.encr, rec->aes_enc_keys, dec_keys);
-	hmac_pad_state(m, tk.auth, sizeof(tk.auth), 0x36, rec->hmac_ipad);
-	hmac_pad_state(m, tk.auth, sizeof(tk.auth), 0x5c, rec->hmac_opad);
+	/* the SHA-1 states after key^ipad / key^opad: what IPsec-MB's HMAC jobs
+	 * take (1.3 has no helper for it) */
+	if (kb_hmac_sha1_pad_state(tk.auth, sizeof(tk.auth), 0x36, rec->hmac_ipad) != 0 ||
+	    kb_hmac_sha1_pad_state(tk.auth, sizeof(tk.auth), 0x5c, rec->hmac_opad) != 0)
+		goto out;
 	memcpy(rec->salt, tk.salt, sizeof(rec->salt));
 	memcpy(rec->rand, rand, KB_MIKEY_RAND_LEN);
 	rec->csb_id = csb_id;

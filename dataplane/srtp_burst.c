@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "util/be.h"
+#include "mikey/mikey_prf.h"
 #include "util/secret.h"
 
 #define CACHE_LINE 64
@@ -106,20 +107,6 @@ const char *kb_srtp_burster_arch(const struct kb_srtp_burster *b)
 	return arch_names[b->arch];
 }
 
-/* SHA-1 state after one block of key ^ pad: IPsec-MB's precomputed HMAC
- * input (1.3 has no helper for it). */
-static void hmac_pad_state(IMB_MGR *m, const uint8_t *key, size_t key_len, uint8_t pad,
-			   uint8_t *state)
-{
-	uint8_t block[SHA1_BLOCK];
-
-	memset(block, pad, sizeof(block));
-	for (size_t i = 0; i < key_len; i++)
-		block[i] ^= key[i];
-	IMB_SHA1_ONE_BLOCK(m, block, state);
-	kb_memzero(block, sizeof(block));
-}
-
 int kb_srtp_tx_key_build(struct kb_srtp_burster *b, struct kb_srtp_tx_key *k,
 			 const uint8_t mtk[KB_SRTP_MASTER_KEY_LEN],
 			 const uint8_t msalt[KB_SRTP_MASTER_SALT_LEN], uint32_t msk_id,
@@ -133,8 +120,9 @@ int kb_srtp_tx_key_build(struct kb_srtp_burster *b, struct kb_srtp_tx_key *k,
 	if (kb_srtp_derive(mtk, msalt, &sk) != 0)
 		goto out;
 	IMB_AES_KEYEXP_128(b->mgr, sk.encr, k->aes_enc_keys, dec_keys);
-	hmac_pad_state(b->mgr, sk.auth, sizeof(sk.auth), 0x36, k->hmac_ipad);
-	hmac_pad_state(b->mgr, sk.auth, sizeof(sk.auth), 0x5c, k->hmac_opad);
+	if (kb_hmac_sha1_pad_state(sk.auth, sizeof(sk.auth), 0x36, k->hmac_ipad) != 0 ||
+	    kb_hmac_sha1_pad_state(sk.auth, sizeof(sk.auth), 0x5c, k->hmac_opad) != 0)
+		goto out;
 	memcpy(k->salt, sk.salt, sizeof(k->salt));
 	kb_srtp_mki(msk_id, mtk_id, k->mki);
 	rc = 0;

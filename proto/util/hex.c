@@ -1,14 +1,17 @@
 #include "util/hex.h"
 
+/* digit value + 1 for every hex digit, 0 for anything else: the roster
+ * loader decodes 64 digits per UE, and a table beats the branches */
+static const uint8_t hexval[256] = {
+	['0'] = 1,  ['1'] = 2,  ['2'] = 3,  ['3'] = 4,  ['4'] = 5,  ['5'] = 6,
+	['6'] = 7,  ['7'] = 8,  ['8'] = 9,  ['9'] = 10, ['a'] = 11, ['b'] = 12,
+	['c'] = 13, ['d'] = 14, ['e'] = 15, ['f'] = 16, ['A'] = 11, ['B'] = 12,
+	['C'] = 13, ['D'] = 14, ['E'] = 15, ['F'] = 16,
+};
+
 static int nibble(char c)
 {
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
+	return (int)hexval[(uint8_t)c] - 1;
 }
 
 long kb_hex_decode(const char *hex, size_t len, uint8_t *out, size_t cap)
