@@ -7,36 +7,20 @@
  *     repeats inside one burst, every knob on. Verdicts, replies (ack bytes
  *     included), statistics, the census and every UE's state must be equal. */
 #include "check.h"
+#include "testlib.h"
 
 #include "mikey/mikey_codec.h"
 #include "mikey/mikey_ref.h"
 #include "util/be.h"
-#include "util/hex.h"
 
 #include "ue_burst.h"
 #include "ue_state.h"
+#include "ue_testlib.h"
 
-#include <jansson.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
 #include <stdlib.h>
 
 static const char idi[] = "bmsc.example.org";
 static const uint8_t domain[3] = {0x62, 0xf2, 0x10};
-
-static int sim_new(struct kb_uesim *s, uint32_t n, const struct kb_uesim_knobs *k)
-{
-	struct kb_ue_index idx;
-	if (kb_ue_index_glib(&idx, n) != 0 || kb_uesim_init(s, n, idx, k) != 0)
-		return -1;
-	for (uint32_t i = 0; i < n; i++) {
-		struct kb_roster_row r;
-		kb_roster_gen_row(7, i, &r);
-		if (kb_uesim_add_ue(s, i, &r) != 0)
-			return -1;
-	}
-	return 0;
-}
 
 /* The server's view of one UE's SA, from proto/ only. */
 struct sa {
@@ -77,66 +61,26 @@ static size_t seal(const struct sa *sa, uint32_t counter, uint32_t msk_id, const
 	return len;
 }
 
-/* The V MAC of an ack recomputed with OpenSSL's HMAC() here. */
+/* The V MAC of an ack recomputed with OpenSSL's HMAC() (testlib). */
 static bool ack_mac_ok(const uint8_t *ack, const uint8_t *auth, const char *idr, uint32_t counter)
 {
-	uint8_t in[KB_ACK_LEN + 256], mac[20];
-	unsigned mac_len = 0;
-	size_t n = KB_ACK_LEN - 20;
-	memcpy(in, ack, n);
-	memcpy(in + n, idi, strlen(idi));
-	n += strlen(idi);
-	memcpy(in + n, idr, strlen(idr));
-	n += strlen(idr);
-	kb_put32(in + n, counter);
-	n += 4;
-	HMAC(EVP_sha1(), auth, 20, in, n, mac, &mac_len);
-	return mac_len == 20 && memcmp(mac, ack + KB_ACK_LEN - 20, 20) == 0;
-}
-
-static bool holds(const struct kb_uesim *s, uint32_t row, uint32_t msk_id, const uint8_t *msk)
-{
-	for (unsigned i = 0; i < KB_UE_MSK_SLOTS; i++) {
-		const struct kb_ue_msk *m = &s->ue[row].slot[i];
-		if (m->used && m->msk_id == msk_id && memcmp(m->domain, domain, 3) == 0)
-			return memcmp(m->msk, msk, KB_MSK_LEN) == 0;
-	}
-	return false;
+	return kb_test_ack_mac_ok(ack, auth, idi, idr, counter);
 }
 
 static void test_vector(void)
 {
-	const char *dir = getenv("KB_VECTORS");
-	char path[512];
-	json_error_t jerr;
-	CHECK(dir != NULL);
-	if (dir == NULL)
+	struct kb_test_msk_vector vec;
+	int loaded = kb_test_msk_vector_load(&vec);
+	CHECK(loaded == 0);
+	if (loaded != 0)
 		return;
-	snprintf(path, sizeof(path), "%s/msk-message-1.json", dir);
-	json_t *root = json_load_file(path, 0, &jerr);
-	CHECK(root != NULL);
-	if (root == NULL)
-		return;
-	json_t *in = json_object_get(root, "input");
-	const char *muk_hex = json_string_value(json_object_get(in, "muk"));
-	const char *idr = json_string_value(json_object_get(in, "idr"));
-	const char *msk_hex = json_string_value(json_object_get(in, "msk"));
-	const char *msg_hex = json_string_value(json_object_get(root, "msk_message"));
-	const char *ack_hex = json_string_value(json_object_get(root, "ack_message"));
-	CHECK(muk_hex && idr && msk_hex && msg_hex && ack_hex);
-	if (!(muk_hex && idr && msk_hex && msg_hex && ack_hex)) {
-		json_decref(root);
-		return;
-	}
+	CHECK(vec.msg_len > 0 && vec.ack_len == KB_ACK_LEN);
 	struct kb_roster_row r = {.af = 2, .port = 4359};
-	uint8_t msg[512], ack[64], msk[16];
-	CHECK(kb_hex_decode(muk_hex, strlen(muk_hex), r.muk, 32) == 32);
-	snprintf(r.b_tid, sizeof(r.b_tid), "%s", idr);
+	memcpy(r.muk, vec.muk, 32);
+	snprintf(r.b_tid, sizeof(r.b_tid), "%s", vec.idr);
 	snprintf(r.impi, sizeof(r.impi), "vector@example.org");
-	long msg_len = kb_hex_decode(msg_hex, strlen(msg_hex), msg, sizeof(msg));
-	long ack_len = kb_hex_decode(ack_hex, strlen(ack_hex), ack, sizeof(ack));
-	CHECK(kb_hex_decode(msk_hex, strlen(msk_hex), msk, 16) == 16);
-	CHECK(msg_len > 0 && ack_len == KB_ACK_LEN);
+	const uint8_t *msg = vec.msg, *ack = vec.ack, *msk = vec.msk;
+	size_t msg_len = vec.msg_len;
 
 	struct kb_uesim s;
 	struct kb_ue_index idx;
@@ -156,14 +100,13 @@ static void test_vector(void)
 		CHECK(rep[0].row == 0 && rep[0].copies == 1 && !rep[0].forged);
 		CHECK_MEM(rep[0].ack, ack, KB_ACK_LEN);
 		CHECK(rep[1].copies == 0);
-		CHECK(holds(&s, 0, 0x00010002, msk));
+		CHECK(kb_test_ue_holds(&s, 0, domain, 0x00010002, msk));
 		CHECK(s.ue[0].csb_id == 65538 && s.ue[0].last_counter == 7);
 		CHECK(s.st.accepted == 1 && s.st.replays == 1 && s.st.key_derivations == 1);
 		fprintf(stderr, "  IPsec-MB arch: %s\n", kb_ue_burst_arch(b));
 		kb_ue_burst_free(b);
 	}
 	kb_uesim_free(&s);
-	json_decref(root);
 }
 
 /* A stream of messages: what a server (right or wrong) and a network send. */
@@ -261,8 +204,8 @@ static void test_differential(const struct kb_uesim_knobs *knobs, unsigned max_b
 	unsigned short rng[3] = {1, 2, (unsigned short)max_burst};
 	struct kb_uesim ref, bur;
 	make_stream(&st, sas, rng);
-	CHECK(sim_new(&ref, N_UE, knobs) == 0);
-	CHECK(sim_new(&bur, N_UE, knobs) == 0);
+	CHECK(kb_test_uesim_new(&ref, N_UE, knobs) == 0);
+	CHECK(kb_test_uesim_new(&bur, N_UE, knobs) == 0);
 	struct kb_ue_burst *b = kb_ue_burst_new(&bur);
 	CHECK(b != NULL);
 	if (b == NULL)
@@ -363,7 +306,7 @@ static void test_mixed_paths(void)
 	struct kb_ue_reply rep;
 	enum kb_ue_verdict v;
 	memset(msk, 0x77, 16);
-	CHECK(sim_new(&s, 8, NULL) == 0);
+	CHECK(kb_test_uesim_new(&s, 8, NULL) == 0);
 	struct kb_ue_burst *b = kb_ue_burst_new(&s);
 	CHECK(b != NULL);
 	if (b == NULL)
@@ -391,7 +334,7 @@ static void test_mixed_paths(void)
 	kb_ue_burst_handle(b, &m, &l, 1, &v, &rep);
 	CHECK(v == KB_UE_ACCEPTED && rep.copies == 0);
 	CHECK(s.st.key_derivations == 2 && s.ue[3].last_counter == 3);
-	CHECK(holds(&s, 3, 0x00070002, msk));
+	CHECK(kb_test_ue_holds(&s, 3, domain, 0x00070002, msk));
 	kb_ue_burst_free(b);
 	kb_uesim_free(&s);
 }

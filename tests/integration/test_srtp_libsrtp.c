@@ -10,6 +10,7 @@
  * reassembles must equal the submitted one; our reference must unprotect
  * libsrtp2's; tampering must be refused by libsrtp2. Fixed seed. */
 #include "check.h"
+#include "testlib.h"
 
 #include "mikey/mikey_profile.h"
 #include "mikey/mikey_ref.h"
@@ -23,22 +24,6 @@
 #define OBJ_LEN 300000u
 #define MAX_PKTS 512
 #define BURST 32
-
-static uint64_t rng_state = 0x6c69627372747032ull;
-
-static uint64_t rnd(void)
-{
-	rng_state ^= rng_state >> 12;
-	rng_state ^= rng_state << 25;
-	rng_state ^= rng_state >> 27;
-	return rng_state * 0x2545F4914F6CDD1Dull;
-}
-
-static void rnd_bytes(uint8_t *p, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		p[i] = (uint8_t)(rnd() >> 32);
-}
 
 struct keying {
 	uint8_t mtk[16];
@@ -57,10 +42,10 @@ static void keys_from_mtk_message(struct keying *out)
 	struct kb_mikey_error err;
 	size_t len = 0;
 
-	rnd_bytes(msk, sizeof(msk));
-	rnd_bytes(rand, sizeof(rand));
-	rnd_bytes(mtk, sizeof(mtk));
-	rnd_bytes(salt, sizeof(salt));
+	kb_test_rnd_bytes(msk, sizeof(msk));
+	kb_test_rnd_bytes(rand, sizeof(rand));
+	kb_test_rnd_bytes(mtk, sizeof(mtk));
+	kb_test_rnd_bytes(salt, sizeof(salt));
 	memset(&p, 0, sizeof(p));
 	p.csb_id = 0x4d544b31u;
 	p.counter = 17;
@@ -162,8 +147,8 @@ static void run_stream(struct kb_srtp_burster *b, uint16_t start_seq, uint32_t s
 	if (obj == NULL)
 		return;
 	keys_from_mtk_message(&k);
-	rnd_bytes(obj, OBJ_LEN);
-	st.ssrc = (uint32_t)rnd();
+	kb_test_rnd_bytes(obj, OBJ_LEN);
+	st.ssrc = (uint32_t)kb_test_rnd();
 	st.seq = start_seq;
 	st.roc = start_roc;
 	st.pt = KB_RTP_PT_DEFAULT;
@@ -303,11 +288,11 @@ static void burst_differential(struct kb_srtp_burster *b)
 
 	for (int i = 0; i < 4; i++) {
 		uint8_t mk[16], ms[14];
-		uint32_t msk = (uint32_t)rnd();
-		uint16_t mtk = (uint16_t)rnd();
+		uint32_t msk = (uint32_t)kb_test_rnd();
+		uint16_t mtk = (uint16_t)kb_test_rnd();
 
-		rnd_bytes(mk, 16);
-		rnd_bytes(ms, 14);
+		kb_test_rnd_bytes(mk, 16);
+		kb_test_rnd_bytes(ms, 14);
 		CHECK(kb_srtp_derive(mk, ms, &sk[i]) == 0);
 		CHECK(kb_srtp_tx_key_build(b, &txk[i], mk, ms, msk, mtk) == 0);
 		kb_srtp_mki(msk, mtk, mki[i]);
@@ -316,14 +301,14 @@ static void burst_differential(struct kb_srtp_burster *b)
 		unsigned which[KB_SRTP_BURST_MAX];
 
 		for (unsigned j = 0; j < m; j++) {
-			size_t len = 12 + (size_t)(rnd() % (PKT_MAX - 12 - 16 + 1));
+			size_t len = 12 + (size_t)(kb_test_rnd() % (PKT_MAX - 12 - 16 + 1));
 
-			which[j] = (unsigned)(rnd() % 4);
-			rnd_bytes(plain[j], len);
-			kb_rtp_write(plain[j], 96, false, (uint16_t)rnd(), (uint32_t)rnd(),
-				     (uint32_t)rnd());
+			which[j] = (unsigned)(kb_test_rnd() % 4);
+			kb_test_rnd_bytes(plain[j], len);
+			kb_rtp_write(plain[j], 96, false, (uint16_t)kb_test_rnd(),
+				     (uint32_t)kb_test_rnd(), (uint32_t)kb_test_rnd());
 			plen[j] = len;
-			proc[j] = (uint32_t)rnd();
+			proc[j] = (uint32_t)kb_test_rnd();
 			memcpy(burst[j], plain[j], len);
 			req[j].pkt = burst[j];
 			req[j].len = (uint16_t)len;
@@ -350,6 +335,7 @@ static void burst_differential(struct kb_srtp_burster *b)
 
 int main(void)
 {
+	kb_test_seed(0x6c69627372747032ull); /* this test's own fixed sequence */
 	struct kb_srtp_burster *b;
 
 	if (srtp_init() != srtp_err_status_ok) {

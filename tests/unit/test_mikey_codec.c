@@ -2,6 +2,7 @@
  * trips of random parameter sets, and a strict decoder that rejects every
  * truncation, corruption and malformed shape of real messages. */
 #include "check.h"
+#include "testlib.h"
 
 #include "mikey/mikey_codec.h"
 #include "mikey/mikey_prf.h"
@@ -11,23 +12,6 @@
 #include "util/secret.h"
 
 #include <stdint.h>
-
-static uint64_t rng_state = 0x6b657962757273ull; /* fixed seed: reproducible */
-
-static uint32_t rnd(void)
-{
-	/* xorshift64* */
-	rng_state ^= rng_state >> 12;
-	rng_state ^= rng_state << 25;
-	rng_state ^= rng_state >> 27;
-	return (uint32_t)((rng_state * 0x2545F4914F6CDD1Dull) >> 32);
-}
-
-static void rnd_bytes(uint8_t *p, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		p[i] = (uint8_t)rnd();
-}
 
 static const uint8_t muk[32] = {0,  1,  2,  3,  4,  5,  6,  7,  8,  9,  10, 11, 12, 13, 14, 15,
 				16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31};
@@ -122,21 +106,21 @@ static size_t generic_mtk(uint8_t *buf, size_t cap, const struct kb_mtk_msg_para
 static void random_msk_params(struct kb_msk_msg_params *p, uint8_t *rnd_rand, uint8_t *msk,
 			      uint8_t *id1, uint8_t *id2)
 {
-	p->csb_id = rnd() | 1;
-	p->counter = rnd();
-	rnd_bytes(rnd_rand, 16);
-	p->rand = rnd() % 4 == 0 ? NULL : rnd_rand;
-	p->idi_len = (uint16_t)(rnd() % (KB_MIKEY_ID_MAX + 1));
-	p->idr_len = (uint16_t)(rnd() % (KB_MIKEY_ID_MAX + 1));
-	rnd_bytes(id1, p->idi_len);
-	rnd_bytes(id2, p->idr_len);
+	p->csb_id = kb_test_rnd32() | 1;
+	p->counter = kb_test_rnd32();
+	kb_test_rnd_bytes(rnd_rand, 16);
+	p->rand = kb_test_rnd32() % 4 == 0 ? NULL : rnd_rand;
+	p->idi_len = (uint16_t)(kb_test_rnd32() % (KB_MIKEY_ID_MAX + 1));
+	p->idr_len = (uint16_t)(kb_test_rnd32() % (KB_MIKEY_ID_MAX + 1));
+	kb_test_rnd_bytes(id1, p->idi_len);
+	kb_test_rnd_bytes(id2, p->idr_len);
 	p->idi = id1;
 	p->idr = id2;
-	rnd_bytes(p->domain, 3);
-	p->msk_id = rnd();
-	rnd_bytes(msk, 16);
-	p->msk = rnd() % 5 == 0 ? NULL : msk;
-	p->v = rnd() & 1;
+	kb_test_rnd_bytes(p->domain, 3);
+	p->msk_id = kb_test_rnd32();
+	kb_test_rnd_bytes(msk, 16);
+	p->msk = kb_test_rnd32() % 5 == 0 ? NULL : msk;
+	p->v = kb_test_rnd32() & 1;
 }
 
 /* The hot-path writer and the generic writer give identical bytes. */
@@ -186,18 +170,18 @@ static void test_mtk_matches_generic(void)
 	uint8_t a[KB_MIKEY_MSG_MAX], b[KB_MIKEY_MSG_MAX], r[16], mtk[16], salt[14];
 
 	for (int i = 0; i < 200; i++) {
-		struct kb_mtk_msg_params p = {.csb_id = rnd(),
-					      .counter = rnd(),
+		struct kb_mtk_msg_params p = {.csb_id = kb_test_rnd32(),
+					      .counter = kb_test_rnd32(),
 					      .rand = r,
-					      .msk_id = rnd(),
-					      .mtk_id = (uint16_t)rnd(),
+					      .msk_id = kb_test_rnd32(),
+					      .mtk_id = (uint16_t)kb_test_rnd32(),
 					      .mtk = mtk,
 					      .salt = salt};
 		struct kb_mikey_layout lay;
-		rnd_bytes(r, 16);
-		rnd_bytes(mtk, 16);
-		rnd_bytes(salt, 14);
-		rnd_bytes(p.domain, 3);
+		kb_test_rnd_bytes(r, 16);
+		kb_test_rnd_bytes(mtk, 16);
+		kb_test_rnd_bytes(salt, 14);
+		kb_test_rnd_bytes(p.domain, 3);
 		if (i % 3 == 0)
 			p.rand = NULL;
 		CHECK(kb_mtk_msg_write(a, sizeof(a), &p, &lay) == 0);
@@ -378,6 +362,35 @@ static void test_corruptions(void)
 	CHECK(refused == total);
 }
 
+/* One byte of the sealed base message set to a value, and what the
+ * decoder's error must name. Offsets: HDR 0, EXT 10, T 25, RAND 31, IDi 49. */
+struct byte_patch {
+	size_t off;
+	uint8_t val;
+	const char *want;
+};
+
+static const struct byte_patch patches[] = {
+	{0, 2, "HDR: unknown version 2"},
+	{1, 3, "HDR: unsupported data type"},
+	{9, 7, "CS ID map type"},
+	{3, 0x81, "PRF"},
+	/* unknown or unsupported payload types named by the EXT's next payload */
+	{10, 99, "unknown payload type 99 named by General Extension"},
+	{10, KB_MIKEY_PT_CERT, "CERT: payload not supported"},
+	{10, KB_MIKEY_PT_KEYDATA, "Key data"},
+	/* ID length past the end */
+	{49 + 2, 0xff, "ID: data length 65296 exceeds"},
+	/* T with an unknown TS type */
+	{26, 3, "T: unknown TS type 3"},
+	/* Key ID sub-payload: bad MSK ID length, unknown type, overrun */
+	{20, 3, "General Extension"},
+	{19, 9, "General Extension: unknown Key ID type 9"},
+	{15, 10, "General Extension: Key ID sub-payload length 10 exceeds"},
+	/* extension length beyond the message */
+	{12, 0x40, "General Extension: data length"},
+};
+
 static void test_malformed(void)
 {
 	uint8_t msg[KB_MIKEY_MSG_MAX], c[KB_MIKEY_MSG_MAX + 64];
@@ -389,30 +402,12 @@ static void test_malformed(void)
 	/* offsets in the base message: HDR 0, EXT 10, T 25, RAND 31, IDi 49 */
 	CHECK(msg[10] == 5 && msg[25] == 11 && msg[31] == 6);
 
-	memcpy(c, msg, len);
-	c[0] = 2;
-	CHECK(decode_fails_with(c, len, "HDR: unknown version 2"));
-
-	memcpy(c, msg, len);
-	c[1] = 3;
-	CHECK(decode_fails_with(c, len, "HDR: unsupported data type"));
-
-	memcpy(c, msg, len);
-	c[9] = 7;
-	CHECK(decode_fails_with(c, len, "CS ID map type"));
-
-	memcpy(c, msg, len);
-	c[3] = 0x81;
-	CHECK(decode_fails_with(c, len, "PRF"));
-
-	/* unknown payload type named by the EXT's next payload */
-	memcpy(c, msg, len);
-	c[10] = 99;
-	CHECK(decode_fails_with(c, len, "unknown payload type 99 named by General Extension"));
-	c[10] = KB_MIKEY_PT_CERT;
-	CHECK(decode_fails_with(c, len, "CERT: payload not supported"));
-	c[10] = KB_MIKEY_PT_KEYDATA;
-	CHECK(decode_fails_with(c, len, "Key data"));
+	for (size_t i = 0; i < sizeof(patches) / sizeof(patches[0]); i++) {
+		const struct byte_patch *p = &patches[i];
+		memcpy(c, msg, len);
+		c[p->off] = p->val;
+		CHECK(decode_fails_with(c, len, p->want));
+	}
 
 	/* an SP payload with the empty map: insert SP after the EXT */
 	size_t sp_at = 25;
@@ -485,31 +480,6 @@ static void test_malformed(void)
 	CHECK(err.offset == kemac + 2);
 	if (strcmp(err.msg, want) != 0)
 		fprintf(stderr, "  got '%s'\n  want '%s'\n", err.msg, want);
-
-	/* ID length past the end */
-	memcpy(c, msg, len);
-	c[49 + 2] = 0xff;
-	CHECK(decode_fails_with(c, len, "ID: data length 65296 exceeds"));
-
-	/* T with an unknown TS type */
-	memcpy(c, msg, len);
-	c[26] = 3;
-	CHECK(decode_fails_with(c, len, "T: unknown TS type 3"));
-
-	/* Key ID sub-payload: bad MSK ID length, unknown type, overrun */
-	memcpy(c, msg, len);
-	c[20] = 3;
-	CHECK(decode_fails_with(c, len, "General Extension"));
-	memcpy(c, msg, len);
-	c[19] = 9;
-	CHECK(decode_fails_with(c, len, "General Extension: unknown Key ID type 9"));
-	memcpy(c, msg, len);
-	c[15] = 10;
-	CHECK(decode_fails_with(c, len, "General Extension: Key ID sub-payload length 10 exceeds"));
-	/* extension length beyond the message */
-	memcpy(c, msg, len);
-	c[12] = 0x40;
-	CHECK(decode_fails_with(c, len, "General Extension: data length"));
 
 	/* a PSK init without KEMAC: cut before the KEMAC and end the chain */
 	memcpy(c, msg, kemac);

@@ -2,101 +2,27 @@
  * against OpenSSL called directly: the PRF written out per RFC 3830 §4.1.2,
  * AES-128-CTR and HMAC-SHA-1 of the sealed messages. */
 #include "check.h"
+#include "testlib.h"
 
 #include "mikey/mikey_codec.h"
 #include "mikey/mikey_prf.h"
 #include "mikey/mikey_profile.h"
 #include "mikey/mikey_ref.h"
-#include "util/hex.h"
 #include "util/secret.h"
 
-#include <jansson.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
 /* The vector, decoded. */
-static struct {
-	uint8_t muk[32];
-	uint32_t csb_id, counter;
-	uint8_t rand[16];
-	char idi[64], idr[64];
-	uint8_t domain[3];
-	uint32_t msk_id;
-	uint8_t msk[16];
-	bool v;
-	struct kb_mikey_tkeys tk;
-	uint8_t msg[256];
-	size_t msg_len;
-	uint8_t ack[64];
-	size_t ack_len;
-	bool loaded;
-} vec;
-
-static size_t hexfield(json_t *obj, const char *key, uint8_t *out, size_t cap)
-{
-	const char *s = json_string_value(json_object_get(obj, key));
-	long n = s != NULL ? kb_hex_decode(s, strlen(s), out, cap) : -1;
-	CHECK(n >= 0);
-	return n < 0 ? 0 : (size_t)n;
-}
+static struct kb_test_msk_vector vec;
+static bool vec_loaded;
 
 static void load_vector(void)
 {
-	const char *dir = getenv("KB_VECTORS");
-	char path[512];
-	json_error_t jerr;
-	uint8_t b4[4];
-
-	CHECK(dir != NULL);
-	if (dir == NULL)
-		return;
-	snprintf(path, sizeof(path), "%s/msk-message-1.json", dir);
-	json_t *root = json_load_file(path, 0, &jerr);
-	CHECK(root != NULL);
-	if (root == NULL) {
-		fprintf(stderr, "%s: %s\n", path, jerr.text);
-		return;
-	}
-	json_t *in = json_object_get(root, "input");
-	json_t *tk = json_object_get(root, "transport_keys");
-	CHECK(hexfield(in, "muk", vec.muk, sizeof(vec.muk)) == 32);
-	vec.csb_id = (uint32_t)json_integer_value(json_object_get(in, "csb_id"));
-	vec.counter = (uint32_t)json_integer_value(json_object_get(in, "counter"));
-	CHECK(hexfield(in, "rand", vec.rand, sizeof(vec.rand)) == 16);
-	snprintf(vec.idi, sizeof(vec.idi), "%s", json_string_value(json_object_get(in, "idi")));
-	snprintf(vec.idr, sizeof(vec.idr), "%s", json_string_value(json_object_get(in, "idr")));
-	CHECK(hexfield(in, "domain", vec.domain, 3) == 3);
-	CHECK(hexfield(in, "msk_id", b4, 4) == 4);
-	vec.msk_id = (uint32_t)b4[0] << 24 | (uint32_t)b4[1] << 16 | (uint32_t)b4[2] << 8 | b4[3];
-	CHECK(hexfield(in, "msk", vec.msk, 16) == 16);
-	vec.v = json_is_true(json_object_get(in, "v"));
-	CHECK(hexfield(tk, "encr", vec.tk.encr, 16) == 16);
-	CHECK(hexfield(tk, "auth", vec.tk.auth, 20) == 20);
-	CHECK(hexfield(tk, "salt", vec.tk.salt, 14) == 14);
-	vec.msg_len = hexfield(root, "msk_message", vec.msg, sizeof(vec.msg));
-	vec.ack_len = hexfield(root, "ack_message", vec.ack, sizeof(vec.ack));
+	vec_loaded = kb_test_msk_vector_load(&vec) == 0;
+	CHECK(vec_loaded);
 	CHECK(vec.msg_len > 100);
 	CHECK(vec.ack_len == KB_ACK_LEN);
-	vec.loaded = vec.msg_len > 100 && vec.ack_len == KB_ACK_LEN;
-	json_decref(root);
-}
-
-static struct kb_msk_msg_params vec_params(void)
-{
-	struct kb_msk_msg_params p = {
-		.csb_id = vec.csb_id,
-		.counter = vec.counter,
-		.rand = vec.rand,
-		.idi = (const uint8_t *)vec.idi,
-		.idi_len = (uint16_t)strlen(vec.idi),
-		.idr = (const uint8_t *)vec.idr,
-		.idr_len = (uint16_t)strlen(vec.idr),
-		.msk_id = vec.msk_id,
-		.msk = vec.msk,
-		.v = vec.v,
-	};
-	memcpy(p.domain, vec.domain, 3);
-	return p;
 }
 
 /* ---- an independent PRF, straight from RFC 3830 §4.1.2 ---- */
@@ -209,7 +135,7 @@ static void indep_ctr(const uint8_t *key, const uint8_t iv[16], const uint8_t *i
 
 static void test_msk_message(void)
 {
-	struct kb_msk_msg_params p = vec_params();
+	struct kb_msk_msg_params p = kb_test_msk_vector_params(&vec);
 	uint8_t buf[KB_MIKEY_MSG_MAX], plain[64], iv[16], mac[20];
 	size_t len = 0;
 	unsigned int n;
@@ -321,7 +247,7 @@ static void test_ack(void)
 
 static void test_pull(void)
 {
-	struct kb_msk_msg_params p = vec_params();
+	struct kb_msk_msg_params p = kb_test_msk_vector_params(&vec);
 	uint8_t buf[KB_MIKEY_MSG_MAX], mac[20];
 	size_t len = 0;
 	struct kb_mikey_msg m;
@@ -414,7 +340,7 @@ static void test_mtk_message(void)
 /* An update message without RAND opens with the CSB's RAND from the caller. */
 static void test_update_without_rand(void)
 {
-	struct kb_msk_msg_params p = vec_params();
+	struct kb_msk_msg_params p = kb_test_msk_vector_params(&vec);
 	uint8_t buf[KB_MIKEY_MSG_MAX];
 	size_t len = 0;
 	struct kb_mikey_opened o;
@@ -434,7 +360,7 @@ static void test_update_without_rand(void)
 int main(void)
 {
 	load_vector();
-	if (!vec.loaded)
+	if (!vec_loaded)
 		return kb_check_done();
 	RUN(test_transport_keys);
 	RUN(test_prf_shapes);

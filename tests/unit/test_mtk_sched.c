@@ -3,18 +3,9 @@
  * MSK rollover mid-stream, and no counter or MTK ID reuse across restarts
  * (random simulation checked against the invariants, fixed seed). */
 #include "check.h"
+#include "testlib.h"
 
 #include "srtp/mtk_sched.h"
-
-static uint64_t rng_state = 0x6d746b2d736368ull;
-
-static uint64_t rnd(void)
-{
-	rng_state ^= rng_state >> 12;
-	rng_state ^= rng_state << 25;
-	rng_state ^= rng_state >> 27;
-	return rng_state * 0x2545F4914F6CDD1Dull;
-}
 
 /* the durable store: a few MSKs' marks, and a switch to make saves fail */
 struct fake_store {
@@ -195,12 +186,12 @@ static void test_random_invariants(void)
 		struct kb_mtk_ref r;
 		int n;
 
-		t += rnd() % 250;
-		if (rnd() % 3000 == 0) {
+		t += kb_test_rnd() % 250;
+		if (kb_test_rnd() % 3000 == 0) {
 			msk++; /* MSK rollover */
 			CHECK(kb_mtk_sched_set_msk(&s, msk) == 0);
 		}
-		if (rnd() % 4000 == 0) {
+		if (kb_test_rnd() % 4000 == 0) {
 			/* crash and restart: only the store survives */
 			CHECK(kb_mtk_sched_init(&s, &cfg, &p, msk) == 0);
 			last_sent = t;
@@ -275,6 +266,7 @@ static void test_exhaustion(void)
 
 int main(void)
 {
+	kb_test_seed(0x6d746b2d736368ull); /* this test's own fixed sequence */
 	RUN(test_basic_timeline);
 	RUN(test_msk_rollover);
 	RUN(test_random_invariants);

@@ -4,6 +4,7 @@
  * verification, the job-API path, the HMAC pads against OpenSSL HMAC
  * directly, the shard function and the in-memory counter grantor. */
 #include "check.h"
+#include "testlib.h"
 
 #include "counter_grant.h"
 #include "sa.h"
@@ -12,12 +13,9 @@
 #include "mikey/mikey_prf.h"
 #include "mikey/mikey_profile.h"
 #include "mikey/mikey_ref.h"
-#include "util/be.h"
-#include "util/hex.h"
 #include "util/secret.h"
 
 #include <intel-ipsec-mb.h>
-#include <jansson.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
@@ -25,23 +23,6 @@
 #define MAX_MSG KB_MIKEY_MSG_MAX
 
 static const char idi[] = "bmsc.example.org";
-
-/* xorshift64*: deterministic, so a failure reproduces */
-static uint64_t rng_state = 0x6b657962757273ull;
-
-static uint64_t rnd(void)
-{
-	rng_state ^= rng_state >> 12;
-	rng_state ^= rng_state << 25;
-	rng_state ^= rng_state >> 27;
-	return rng_state * 0x2545F4914F6CDD1Dull;
-}
-
-static void rnd_bytes(uint8_t *p, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		p[i] = (uint8_t)rnd();
-}
 
 /* One SA as both sides see it: the record, and the transport keys the
  * reference derives on its own. */
@@ -59,17 +40,17 @@ static void make_sa(struct test_sa *t, uint32_t csb_id)
 	static const char alpha[] =
 		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 	uint8_t rand[KB_MIKEY_RAND_LEN];
-	size_t n = 4 + rnd() % 60;
+	size_t n = 4 + kb_test_rnd() % 60;
 	size_t off;
 
-	rnd_bytes(t->psk, sizeof(t->psk));
-	rnd_bytes(rand, sizeof(rand));
+	kb_test_rnd_bytes(t->psk, sizeof(t->psk));
+	kb_test_rnd_bytes(rand, sizeof(rand));
 	for (size_t i = 0; i < n; i++)
-		t->idr[i] = alpha[rnd() % 64];
+		t->idr[i] = alpha[kb_test_rnd() % 64];
 	off = n;
 	memcpy(t->idr + off, "==@bsf.example.org", 19);
 	CHECK(kb_sa_record_build(&t->rec, t->psk, sizeof(t->psk), csb_id, rand, t->idr,
-				 (uint16_t)rnd(), NULL, 4) == 0);
+				 (uint16_t)kb_test_rnd(), NULL, 4) == 0);
 	CHECK(kb_mikey_derive_tkeys(t->psk, sizeof(t->psk), csb_id, rand, sizeof(rand), &t->tk) ==
 	      0);
 }
@@ -77,7 +58,7 @@ static void make_sa(struct test_sa *t, uint32_t csb_id)
 static void setup_sas(void)
 {
 	for (unsigned i = 0; i < N_SA; i++) {
-		uint32_t csb = (uint32_t)rnd();
+		uint32_t csb = (uint32_t)kb_test_rnd();
 		make_sa(&sas[i], csb == 0 ? 1 : csb);
 	}
 }
@@ -97,12 +78,12 @@ static struct case_msg cases[KB_SEAL_BURST_MAX];
 static void make_case(struct case_msg *c, int kind)
 {
 	uint8_t msk[KB_MSK_LEN], salt[KB_MIKEY_SALT_LEN];
-	const struct test_sa *sa = &sas[rnd() % N_SA];
-	uint32_t counter = (uint32_t)rnd();
+	const struct test_sa *sa = &sas[kb_test_rnd() % N_SA];
+	uint32_t counter = (uint32_t)kb_test_rnd();
 	int w = -1, r = -1;
 
-	rnd_bytes(msk, sizeof(msk));
-	rnd_bytes(salt, sizeof(salt));
+	kb_test_rnd_bytes(msk, sizeof(msk));
+	kb_test_rnd_bytes(salt, sizeof(salt));
 	c->sa = sa;
 	c->counter = counter;
 	c->kind = kind;
@@ -112,8 +93,8 @@ static void make_case(struct case_msg *c, int kind)
 			.counter = counter,
 			.rand = sa->rec.rand,
 			.domain = {0x62, 0xf2, 0x10},
-			.msk_id = (uint32_t)rnd(),
-			.mtk_id = (uint16_t)rnd(),
+			.msk_id = (uint32_t)kb_test_rnd(),
+			.mtk_id = (uint16_t)kb_test_rnd(),
 			.mtk = msk,
 			.salt = salt,
 		};
@@ -123,15 +104,16 @@ static void make_case(struct case_msg *c, int kind)
 		struct kb_msk_msg_params p = {
 			.csb_id = sa->rec.csb_id,
 			.counter = counter,
-			.rand = rnd() % 4 != 0 ? sa->rec.rand : NULL,
+			.rand = kb_test_rnd() % 4 != 0 ? sa->rec.rand : NULL,
 			.idi = (const uint8_t *)idi,
 			.idi_len = sizeof(idi) - 1,
 			.idr = sa->rec.idr,
 			.idr_len = sa->rec.idr_len,
-			.domain = {(uint8_t)rnd(), (uint8_t)rnd(), (uint8_t)rnd()},
-			.msk_id = (uint32_t)rnd(),
+			.domain = {(uint8_t)kb_test_rnd(), (uint8_t)kb_test_rnd(),
+				   (uint8_t)kb_test_rnd()},
+			.msk_id = (uint32_t)kb_test_rnd(),
 			.msk = kind == 1 ? NULL : msk,
-			.v = rnd() & 1,
+			.v = kb_test_rnd() & 1,
 		};
 		w = kb_msk_msg_write(c->burst, sizeof(c->burst), &p, &c->lay);
 		r = kb_ref_seal_msk(c->ref, sizeof(c->ref), &p, &sa->tk, &c->ref_len);
@@ -151,7 +133,7 @@ static void run_burst(struct kb_sealer *s, unsigned n, const int *mix, unsigned 
 	unsigned bad = 0;
 
 	for (unsigned i = 0; i < n; i++) {
-		make_case(&cases[i], mix[rnd() % n_mix]);
+		make_case(&cases[i], mix[kb_test_rnd() % n_mix]);
 		req[i] = (struct kb_seal_req){cases[i].burst, &cases[i].lay, &cases[i].sa->rec,
 					      cases[i].counter};
 		jreq[i] = req[i];
@@ -202,77 +184,35 @@ static void test_mixed_bursts(void)
 
 /* --- the known answer, through the burst path ------------------------ */
 
-static size_t hexfield(json_t *obj, const char *key, uint8_t *out, size_t cap)
-{
-	const char *s = json_string_value(json_object_get(obj, key));
-	long n = s != NULL ? kb_hex_decode(s, strlen(s), out, cap) : -1;
-	CHECK(n >= 0);
-	return n < 0 ? 0 : (size_t)n;
-}
-
 static void test_known_answer(void)
 {
-	const char *dir = getenv("KB_VECTORS");
-	char path[512], vidi[64], vidr[64];
-	uint8_t muk[32], rand[16], domain[3], b4[4], msk[16], want[256], ack[64];
+	struct kb_test_msk_vector v;
 	uint8_t msg[MAX_MSG], ok[2] = {0, 0};
 	struct kb_sa_record rec;
 	struct kb_mikey_layout lay;
-	json_error_t jerr;
 
-	CHECK(dir != NULL);
-	if (dir == NULL)
-		return;
-	snprintf(path, sizeof(path), "%s/msk-message-1.json", dir);
-	json_t *root = json_load_file(path, 0, &jerr);
-	CHECK(root != NULL);
-	if (root == NULL)
-		return;
-	json_t *in = json_object_get(root, "input");
-	CHECK(hexfield(in, "muk", muk, sizeof(muk)) == 32);
-	CHECK(hexfield(in, "rand", rand, sizeof(rand)) == 16);
-	CHECK(hexfield(in, "domain", domain, 3) == 3);
-	CHECK(hexfield(in, "msk_id", b4, 4) == 4);
-	CHECK(hexfield(in, "msk", msk, 16) == 16);
-	snprintf(vidi, sizeof(vidi), "%s", json_string_value(json_object_get(in, "idi")));
-	snprintf(vidr, sizeof(vidr), "%s", json_string_value(json_object_get(in, "idr")));
-	uint32_t csb_id = (uint32_t)json_integer_value(json_object_get(in, "csb_id"));
-	uint32_t counter = (uint32_t)json_integer_value(json_object_get(in, "counter"));
-	size_t want_len = hexfield(root, "msk_message", want, sizeof(want));
-	size_t ack_len = hexfield(root, "ack_message", ack, sizeof(ack));
-	CHECK(ack_len == KB_ACK_LEN);
-
-	CHECK(kb_sa_record_build(&rec, muk, sizeof(muk), csb_id, rand, vidr, 1, NULL, 2) == 0);
-	struct kb_msk_msg_params p = {
-		.csb_id = csb_id,
-		.counter = counter,
-		.rand = rand,
-		.idi = (const uint8_t *)vidi,
-		.idi_len = (uint16_t)strlen(vidi),
-		.idr = (const uint8_t *)vidr,
-		.idr_len = (uint16_t)strlen(vidr),
-		.domain = {domain[0], domain[1], domain[2]},
-		.msk_id = kb_be32(b4),
-		.msk = msk,
-		.v = json_is_true(json_object_get(in, "v")),
-	};
+	CHECK(kb_test_msk_vector_load(&v) == 0);
+	CHECK(v.ack_len == KB_ACK_LEN);
+	CHECK(kb_sa_record_build(&rec, v.muk, sizeof(v.muk), v.csb_id, v.rand, v.idr, 1, NULL, 2) ==
+	      0);
+	struct kb_msk_msg_params p = kb_test_msk_vector_params(&v);
 	CHECK(kb_msk_msg_write(msg, sizeof(msg), &p, &lay) == 0);
-	CHECK(lay.len == want_len);
-	struct kb_seal_req req = {msg, &lay, &rec, counter};
+	CHECK(lay.len == v.msg_len);
+	struct kb_seal_req req = {msg, &lay, &rec, v.counter};
 	CHECK(kb_seal_burst(sealer, &req, 1) == 1);
-	CHECK_MEM(msg, want, want_len);
+	CHECK_MEM(msg, v.msg, v.msg_len);
 
 	/* the vector's ack verifies; the same ack with a flipped MAC bit does not */
-	struct kb_ack_req areq[2] = {{ack, &rec}, {msg, &rec}};
+	struct kb_ack_req areq[2] = {{v.ack, &rec}, {msg, &rec}};
 	uint8_t bad_ack[KB_ACK_LEN];
-	memcpy(bad_ack, ack, sizeof(bad_ack));
+	memcpy(bad_ack, v.ack, sizeof(bad_ack));
 	bad_ack[KB_ACK_LEN - 1] ^= 0x01;
 	areq[1].ack = bad_ack;
-	kb_verify_ack_burst(sealer, areq, 2, (const uint8_t *)vidi, (uint16_t)strlen(vidi), ok);
+	kb_verify_ack_burst(sealer, areq, 2, (const uint8_t *)v.idi, (uint16_t)strlen(v.idi), ok);
 	CHECK(ok[0] == 1);
 	CHECK(ok[1] == 0);
-	json_decref(root);
 	kb_memzero(&rec, sizeof(rec));
+	kb_memzero(&v, sizeof(v));
 }
 
 /* --- acks --------------------------------------------------------------- */
@@ -287,9 +227,9 @@ static void test_acks(void)
 
 	for (unsigned i = 0; i < N; i++) {
 		const struct test_sa *a = &sas[i % N_SA], *b = &sas[(i + 1) % N_SA];
-		uint32_t counter = (uint32_t)rnd();
+		uint32_t counter = (uint32_t)kb_test_rnd();
 		size_t len = 0;
-		int kind = (int)(rnd() % 5);
+		int kind = (int)(kb_test_rnd() % 5);
 		/* kind 3: another SA's ack; kind 4: this SA's CSB ID, other keys */
 		const struct test_sa *signer = kind >= 3 ? b : a;
 		uint32_t csb = kind == 3 ? b->rec.csb_id : a->rec.csb_id;
@@ -299,9 +239,10 @@ static void test_acks(void)
 				       (uint16_t)strlen(signer->idr), &signer->tk, &len) == 0);
 		CHECK(len == KB_ACK_LEN);
 		if (kind == 1)
-			acks[i][KB_ACK_LEN - 1 - rnd() % 20] ^= (uint8_t)(1u << (rnd() % 8));
+			acks[i][KB_ACK_LEN - 1 - kb_test_rnd() % 20] ^=
+				(uint8_t)(1u << (kb_test_rnd() % 8));
 		if (kind == 2) /* the T payload's counter value: HDR 10, NP, type */
-			acks[i][12 + rnd() % 4] ^= (uint8_t)(1u << (rnd() % 8));
+			acks[i][12 + kb_test_rnd() % 4] ^= (uint8_t)(1u << (kb_test_rnd() % 8));
 		req[i] = (struct kb_ack_req){acks[i], &a->rec};
 		expect[i] = kind == 0;
 	}
@@ -340,9 +281,9 @@ static void test_pads_against_openssl(void)
 	init_mb_mgr_auto(m, NULL);
 	for (unsigned i = 0; i < N_SA; i++) {
 		const struct test_sa *t = &sas[i];
-		size_t len = 1 + rnd() % (sizeof(data) - 1); /* IPsec-MB rejects 0 */
+		size_t len = 1 + kb_test_rnd() % (sizeof(data) - 1); /* IPsec-MB rejects 0 */
 
-		rnd_bytes(data, len);
+		kb_test_rnd_bytes(data, len);
 		IMB_JOB *job = IMB_GET_NEXT_JOB(m);
 		memset(job, 0, sizeof(*job));
 		job->cipher_mode = IMB_CIPHER_NULL;
@@ -365,7 +306,7 @@ static void test_pads_against_openssl(void)
 		/* the expanded key: one AES-CTR block of zeros = E(k, iv) */
 		uint8_t iv[16];
 		int outl = 0;
-		rnd_bytes(iv, sizeof(iv));
+		kb_test_rnd_bytes(iv, sizeof(iv));
 		job = IMB_GET_NEXT_JOB(m);
 		memset(job, 0, sizeof(*job));
 		job->cipher_mode = IMB_CIPHER_CNTR;

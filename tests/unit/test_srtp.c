@@ -5,6 +5,7 @@
  * called directly. libsrtp2 is the independent oracle in
  * tests/integration/test_srtp_libsrtp.c. */
 #include "check.h"
+#include "testlib.h"
 
 #include "srtp/srtp.h"
 #include "util/be.h"
@@ -13,22 +14,6 @@
 
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
-
-static uint64_t rng_state = 0x737274702d6b62ull;
-
-static uint64_t rnd(void)
-{
-	rng_state ^= rng_state >> 12;
-	rng_state ^= rng_state << 25;
-	rng_state ^= rng_state >> 27;
-	return rng_state * 0x2545F4914F6CDD1Dull;
-}
-
-static void rnd_bytes(uint8_t *p, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		p[i] = (uint8_t)(rnd() >> 32);
-}
 
 static void hex(const char *s, uint8_t *out, size_t n)
 {
@@ -172,7 +157,7 @@ static void test_push_framing(void)
 
 	if (obj == NULL || pk == NULL)
 		goto out;
-	rnd_bytes(obj, len);
+	kb_test_rnd_bytes(obj, len);
 	CHECK(kb_push_tx_init(&tx, 0xA1B2C3D4u, 777, obj, len, 1200) == 0);
 	while ((rc = kb_push_tx_next(&tx, &s, pk[n], 1200, &info)) == 1) {
 		struct kb_rtp_hdr h;
@@ -200,7 +185,7 @@ static void test_push_framing(void)
 	for (unsigned i = 0; i < n; i++)
 		order[i] = i;
 	for (unsigned i = n - 1; i > 0; i--) {
-		unsigned j = (unsigned)(rnd() % (i + 1)), t = order[i];
+		unsigned j = (unsigned)(kb_test_rnd() % (i + 1)), t = order[i];
 
 		order[i] = order[j];
 		order[j] = t;
@@ -289,15 +274,16 @@ static void test_ref_protect(void)
 	size_t olen = 0, rlen = 0;
 
 	for (int round = 0; round < 64; round++) {
-		size_t len = 12 + (size_t)(rnd() % 1200);
-		uint32_t roc = round % 3 == 0 ? 0 : (uint32_t)rnd();
+		size_t len = 12 + (size_t)(kb_test_rnd() % 1200);
+		uint32_t roc = round % 3 == 0 ? 0 : (uint32_t)kb_test_rnd();
 
-		rnd_bytes(mk, 16);
-		rnd_bytes(ms, 14);
+		kb_test_rnd_bytes(mk, 16);
+		kb_test_rnd_bytes(ms, 14);
 		CHECK(kb_srtp_derive(mk, ms, &k) == 0);
-		kb_srtp_mki((uint32_t)rnd(), (uint16_t)rnd(), mki);
-		rnd_bytes(rtp, len);
-		kb_rtp_write(rtp, 96, round & 1, (uint16_t)rnd(), (uint32_t)rnd(), (uint32_t)rnd());
+		kb_srtp_mki((uint32_t)kb_test_rnd(), (uint16_t)kb_test_rnd(), mki);
+		kb_test_rnd_bytes(rtp, len);
+		kb_rtp_write(rtp, 96, round & 1, (uint16_t)kb_test_rnd(), (uint32_t)kb_test_rnd(),
+			     (uint32_t)kb_test_rnd());
 		memcpy(pkt, rtp, len);
 		CHECK(kb_srtp_ref_protect(&k, pkt, len, sizeof(pkt), roc, mki, 6, &olen) == 0);
 		CHECK(olen == len + 16);
@@ -309,10 +295,10 @@ static void test_ref_protect(void)
 		CHECK_MEM(pkt, rtp, len);
 		/* a flipped bit anywhere but the MKI, a wrong ROC, a wrong MKI */
 		memcpy(pkt, want, olen);
-		pkt[rnd() % len] ^= 0x20;
+		pkt[kb_test_rnd() % len] ^= 0x20;
 		CHECK(kb_srtp_ref_unprotect(&k, pkt, olen, roc, mki, 6, &rlen) == -1);
 		memcpy(pkt, want, olen);
-		pkt[olen - 1 - rnd() % 10] ^= 1;
+		pkt[olen - 1 - kb_test_rnd() % 10] ^= 1;
 		CHECK(kb_srtp_ref_unprotect(&k, pkt, olen, roc, mki, 6, &rlen) == -1);
 		memcpy(pkt, want, olen);
 		CHECK(kb_srtp_ref_unprotect(&k, pkt, olen, roc + 1, mki, 6, &rlen) == -1);
@@ -331,6 +317,7 @@ static void test_ref_protect(void)
 
 int main(void)
 {
+	kb_test_seed(0x737274702d6b62ull); /* this test's own fixed sequence */
 	RUN(test_b2_aes_cm);
 	RUN(test_b3_kdf);
 	RUN(test_iv_layout);

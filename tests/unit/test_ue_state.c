@@ -4,19 +4,17 @@
  * with OpenSSL directly: accept, replay, bad MAC, two-MSK storage, acks and
  * the knobs that drop, duplicate and forge them. */
 #include "check.h"
+#include "testlib.h"
 
 #include "mikey/mikey_codec.h"
 #include "mikey/mikey_prf.h"
 #include "mikey/mikey_ref.h"
 #include "util/be.h"
-#include "util/hex.h"
 #include "util/secret.h"
 
 #include "ue_state.h"
+#include "ue_testlib.h"
 
-#include <jansson.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
 #include <unistd.h>
 
 static const char idi[] = "bmsc.example.org";
@@ -26,20 +24,6 @@ static const uint8_t domain[3] = {0x62, 0xf2, 0x10};
 static void ue_row(uint64_t i, struct kb_roster_row *r)
 {
 	kb_roster_gen_row(7, i, r);
-}
-
-static int sim_new(struct kb_uesim *s, uint32_t n, const struct kb_uesim_knobs *k)
-{
-	struct kb_ue_index idx;
-	if (kb_ue_index_glib(&idx, n) != 0 || kb_uesim_init(s, n, idx, k) != 0)
-		return -1;
-	for (uint32_t i = 0; i < n; i++) {
-		struct kb_roster_row r;
-		ue_row(i, &r);
-		if (kb_uesim_add_ue(s, i, &r) != 0)
-			return -1;
-	}
-	return 0;
 }
 
 /* The server side of one SA, written here from the reference path only. */
@@ -80,67 +64,28 @@ static size_t seal(const struct sa *sa, uint32_t counter, uint32_t msk_id, const
 	return len;
 }
 
-static bool holds(const struct kb_uesim *s, uint32_t row, uint32_t msk_id, const uint8_t *msk)
-{
-	for (unsigned i = 0; i < KB_UE_MSK_SLOTS; i++) {
-		const struct kb_ue_msk *m = &s->ue[row].slot[i];
-		if (m->used && m->msk_id == msk_id && memcmp(m->domain, domain, 3) == 0)
-			return msk == NULL || memcmp(m->msk, msk, KB_MSK_LEN) == 0;
-	}
-	return false;
-}
-
-/* The V MAC of an ack recomputed with OpenSSL's HMAC() here. */
+/* The V MAC of an ack recomputed with OpenSSL's HMAC() (testlib). */
 static bool ack_mac_ok(const uint8_t *ack, const uint8_t *auth, const char *idr, uint32_t counter)
 {
-	uint8_t in[KB_ACK_LEN + 256], mac[20];
-	unsigned mac_len = 0;
-	size_t n = KB_ACK_LEN - 20;
-	memcpy(in, ack, n);
-	memcpy(in + n, idi, strlen(idi));
-	n += strlen(idi);
-	memcpy(in + n, idr, strlen(idr));
-	n += strlen(idr);
-	kb_put32(in + n, counter);
-	n += 4;
-	HMAC(EVP_sha1(), auth, 20, in, n, mac, &mac_len);
-	return mac_len == 20 && memcmp(mac, ack + KB_ACK_LEN - 20, 20) == 0;
+	return kb_test_ack_mac_ok(ack, auth, idi, idr, counter);
 }
 
 /* The known answer: the vector's message opens to its MSK and the UE's ack
  * is the vector's ack byte for byte. */
 static void test_vector(void)
 {
-	const char *dir = getenv("KB_VECTORS");
-	char path[512];
-	json_error_t jerr;
-	CHECK(dir != NULL);
-	if (dir == NULL)
+	struct kb_test_msk_vector vec;
+	int loaded = kb_test_msk_vector_load(&vec);
+	CHECK(loaded == 0);
+	if (loaded != 0)
 		return;
-	snprintf(path, sizeof(path), "%s/msk-message-1.json", dir);
-	json_t *root = json_load_file(path, 0, &jerr);
-	CHECK(root != NULL);
-	if (root == NULL)
-		return;
-	json_t *in = json_object_get(root, "input");
-	const char *muk_hex = json_string_value(json_object_get(in, "muk"));
-	const char *idr = json_string_value(json_object_get(in, "idr"));
-	const char *msk_hex = json_string_value(json_object_get(in, "msk"));
-	const char *msg_hex = json_string_value(json_object_get(root, "msk_message"));
-	const char *ack_hex = json_string_value(json_object_get(root, "ack_message"));
-	CHECK(muk_hex && idr && msk_hex && msg_hex && ack_hex);
-	if (!(muk_hex && idr && msk_hex && msg_hex && ack_hex))
-		goto out;
-
+	CHECK(vec.msg_len > 0 && vec.ack_len == KB_ACK_LEN);
 	struct kb_roster_row r = {.af = 2, .port = 4359};
-	uint8_t msg[512], ack[64], msk[16];
-	CHECK(kb_hex_decode(muk_hex, strlen(muk_hex), r.muk, 32) == 32);
-	snprintf(r.b_tid, sizeof(r.b_tid), "%s", idr);
+	memcpy(r.muk, vec.muk, 32);
+	snprintf(r.b_tid, sizeof(r.b_tid), "%s", vec.idr);
 	snprintf(r.impi, sizeof(r.impi), "vector@example.org");
-	long msg_len = kb_hex_decode(msg_hex, strlen(msg_hex), msg, sizeof(msg));
-	long ack_len = kb_hex_decode(ack_hex, strlen(ack_hex), ack, sizeof(ack));
-	CHECK(kb_hex_decode(msk_hex, strlen(msk_hex), msk, 16) == 16);
-	CHECK(msg_len > 0 && ack_len == KB_ACK_LEN);
+	const uint8_t *msg = vec.msg, *ack = vec.ack, *msk = vec.msk;
+	size_t msg_len = vec.msg_len;
 
 	struct kb_uesim s;
 	struct kb_ue_index idx;
@@ -152,15 +97,13 @@ static void test_vector(void)
 	CHECK(kb_uesim_handle(&s, msg, (size_t)msg_len, &rep) == KB_UE_ACCEPTED);
 	CHECK(rep.row == 0 && rep.copies == 1 && !rep.forged);
 	CHECK_MEM(rep.ack, ack, KB_ACK_LEN);
-	CHECK(holds(&s, 0, 0x00010002, msk));
+	CHECK(kb_test_ue_holds(&s, 0, domain, 0x00010002, msk));
 	CHECK(s.ue[0].csb_id == 65538 && s.ue[0].last_counter == 7);
 	/* the same bytes again are a replay */
 	CHECK(kb_uesim_handle(&s, msg, (size_t)msg_len, &rep) == KB_UE_REPLAY);
 	CHECK(rep.copies == 0);
 	CHECK(s.st.accepted == 1 && s.st.replays == 1 && s.st.key_derivations == 1);
 	kb_uesim_free(&s);
-out:
-	json_decref(root);
 }
 
 static void test_accept_replay_badmac(void)
@@ -169,14 +112,14 @@ static void test_accept_replay_badmac(void)
 	struct kb_ue_reply rep;
 	uint8_t buf[KB_MIKEY_MSG_MAX], msk[16];
 	struct sa sa;
-	CHECK(sim_new(&s, 50, NULL) == 0);
+	CHECK(kb_test_uesim_new(&s, 50, NULL) == 0);
 	sa_make(&sa, 17, 0x1234);
 	memset(msk, 0x5c, sizeof(msk));
 
 	size_t len = seal(&sa, 10, 0x00030001, msk, true, buf);
 	CHECK(kb_uesim_handle(&s, buf, len, &rep) == KB_UE_ACCEPTED);
 	CHECK(rep.row == 17 && rep.copies == 1);
-	CHECK(holds(&s, 17, 0x00030001, msk));
+	CHECK(kb_test_ue_holds(&s, 17, domain, 0x00030001, msk));
 	CHECK(ack_mac_ok(rep.ack, sa.tk.auth, sa.row.b_tid, 10));
 	CHECK(kb_be32(rep.ack + 4) == 0x1234);
 
@@ -241,7 +184,7 @@ static void test_two_msks(void)
 	struct kb_ue_reply rep;
 	uint8_t buf[KB_MIKEY_MSG_MAX], k1[16], k2[16], k3[16], k9[16];
 	struct sa sa;
-	CHECK(sim_new(&s, 4, NULL) == 0);
+	CHECK(kb_test_uesim_new(&s, 4, NULL) == 0);
 	sa_make(&sa, 2, 77);
 	memset(k1, 1, 16);
 	memset(k2, 2, 16);
@@ -253,11 +196,13 @@ static void test_two_msks(void)
 	CHECK(rep.copies == 0); /* V = 0: no ack */
 	len = seal(&sa, 2, 0x00050002, k2, false, buf);
 	CHECK(kb_uesim_handle(&s, buf, len, &rep) == KB_UE_ACCEPTED);
-	CHECK(holds(&s, 2, 0x00050001, k1) && holds(&s, 2, 0x00050002, k2));
+	CHECK(kb_test_ue_holds(&s, 2, domain, 0x00050001, k1) &&
+	      kb_test_ue_holds(&s, 2, domain, 0x00050002, k2));
 	len = seal(&sa, 3, 0x00050003, k3, false, buf);
 	CHECK(kb_uesim_handle(&s, buf, len, &rep) == KB_UE_ACCEPTED);
-	CHECK(!holds(&s, 2, 0x00050001, NULL)); /* the oldest went */
-	CHECK(holds(&s, 2, 0x00050002, k2) && holds(&s, 2, 0x00050003, k3));
+	CHECK(!kb_test_ue_holds(&s, 2, domain, 0x00050001, NULL)); /* the oldest went */
+	CHECK(kb_test_ue_holds(&s, 2, domain, 0x00050002, k2) &&
+	      kb_test_ue_holds(&s, 2, domain, 0x00050003, k3));
 	CHECK(kb_uesim_census_find(&s, 0x00050001)->holders == 0);
 	CHECK(kb_uesim_census_find(&s, 0x00050003)->holders == 1);
 	CHECK(kb_uesim_newest(&s)->msk_id == 0x00050003);
@@ -266,7 +211,8 @@ static void test_two_msks(void)
 	 * a mismatch against what the first holder got */
 	len = seal(&sa, 4, 0x00050003, k9, false, buf);
 	CHECK(kb_uesim_handle(&s, buf, len, &rep) == KB_UE_ACCEPTED);
-	CHECK(holds(&s, 2, 0x00050002, k2) && holds(&s, 2, 0x00050003, k9));
+	CHECK(kb_test_ue_holds(&s, 2, domain, 0x00050002, k2) &&
+	      kb_test_ue_holds(&s, 2, domain, 0x00050003, k9));
 	CHECK(s.st.msk_mismatch == 1);
 	CHECK(kb_uesim_census_find(&s, 0x00050003)->holders == 1);
 
@@ -274,7 +220,8 @@ static void test_two_msks(void)
 	len = seal(&sa, 5, 0x00050000, NULL, false, buf);
 	CHECK(kb_uesim_handle(&s, buf, len, &rep) == KB_UE_PULL);
 	CHECK(s.ue[2].last_counter == 5 && rep.copies == 0);
-	CHECK(holds(&s, 2, 0x00050002, k2) && holds(&s, 2, 0x00050003, k9));
+	CHECK(kb_test_ue_holds(&s, 2, domain, 0x00050002, k2) &&
+	      kb_test_ue_holds(&s, 2, domain, 0x00050003, k9));
 
 	/* the server re-provisions the UE: a new csb_id and RAND, new keys; the
 	 * counter rule is per MUK, so the counter must still go up */
@@ -286,7 +233,8 @@ static void test_two_msks(void)
 	CHECK(kb_uesim_handle(&s, buf, len, &rep) == KB_UE_ACCEPTED);
 	/* keys for the new SA are cached only once a message is accepted */
 	CHECK(s.ue[2].csb_id == 78 && s.st.key_derivations == 3);
-	CHECK(holds(&s, 2, 0x00050003, k9) && holds(&s, 2, 0x00050004, k1));
+	CHECK(kb_test_ue_holds(&s, 2, domain, 0x00050003, k9) &&
+	      kb_test_ue_holds(&s, 2, domain, 0x00050004, k1));
 	CHECK(s.idx.ops->find_csb(s.idx.ctx, 78) == 2);
 	CHECK(s.idx.ops->find_csb(s.idx.ctx, 77) == KB_UE_ROW_NONE);
 	kb_uesim_free(&s);
@@ -303,7 +251,7 @@ static void test_knobs(void)
 
 	/* forge every ack: the reference must refuse it */
 	struct kb_uesim_knobs k = {.forge_ack = 1.0, .seed = 1};
-	CHECK(sim_new(&s, 8, &k) == 0);
+	CHECK(kb_test_uesim_new(&s, 8, &k) == 0);
 	size_t len = seal(&sa, 1, 0x00070001, msk, true, buf);
 	CHECK(kb_uesim_handle(&s, buf, len, &rep) == KB_UE_ACCEPTED);
 	CHECK(rep.copies == 1 && rep.forged);
@@ -320,15 +268,15 @@ static void test_knobs(void)
 
 	/* drop every ack; the MSK is still stored */
 	k = (struct kb_uesim_knobs){.drop_ack = 1.0};
-	CHECK(sim_new(&s, 8, &k) == 0);
+	CHECK(kb_test_uesim_new(&s, 8, &k) == 0);
 	CHECK(kb_uesim_handle(&s, buf, len, &rep) == KB_UE_ACCEPTED);
-	CHECK(rep.copies == 0 && holds(&s, 3, 0x00070001, msk));
+	CHECK(rep.copies == 0 && kb_test_ue_holds(&s, 3, domain, 0x00070001, msk));
 	CHECK(s.st.acks_dropped == 1 && s.st.acks_wanted == 1);
 	kb_uesim_free(&s);
 
 	/* duplicate every ack */
 	k = (struct kb_uesim_knobs){.dup_ack = 1.0};
-	CHECK(sim_new(&s, 8, &k) == 0);
+	CHECK(kb_test_uesim_new(&s, 8, &k) == 0);
 	CHECK(kb_uesim_handle(&s, buf, len, &rep) == KB_UE_ACCEPTED);
 	CHECK(rep.copies == 2 && ack_mac_ok(rep.ack, sa.tk.auth, sa.row.b_tid, 1));
 	CHECK(s.st.acks_sent == 2 && s.st.acks_dup == 1);
@@ -336,7 +284,7 @@ static void test_knobs(void)
 
 	/* drop every message: nothing is looked at */
 	k = (struct kb_uesim_knobs){.drop_msg = 1.0};
-	CHECK(sim_new(&s, 8, &k) == 0);
+	CHECK(kb_test_uesim_new(&s, 8, &k) == 0);
 	CHECK(kb_uesim_handle(&s, buf, len, &rep) == KB_UE_DROPPED);
 	CHECK(s.ue[3].last_counter == 0 && s.st.dropped_msg == 1);
 	kb_uesim_free(&s);
@@ -345,7 +293,7 @@ static void test_knobs(void)
 	k = (struct kb_uesim_knobs){.drop_ack = 0.3, .seed = 42};
 	uint64_t dropped[2];
 	for (int run = 0; run < 2; run++) {
-		CHECK(sim_new(&s, 8, &k) == 0);
+		CHECK(kb_test_uesim_new(&s, 8, &k) == 0);
 		for (uint32_t c = 1; c <= 2000; c++) {
 			len = seal(&sa, c, 0x00070001, msk, true, buf);
 			CHECK(kb_uesim_handle(&s, buf, len, &rep) == KB_UE_ACCEPTED);
