@@ -1,12 +1,13 @@
 /* The admin API: JSON over HTTP on its own listener, bearer-token auth
  * (constant-time compare). /healthz and /metrics need no token so that a
  * scraper works out of the box; bind the listener to a management address.
- * Imports are streamed: rows are parsed as they arrive and committed in
- * batches, so a million-row roster never sits in memory. */
+ * Imports are streamed (import.c): rows are parsed as they arrive and
+ * committed in batches, so a million-row roster never sits in memory. */
 #include "http_util.h"
 
 #include "admin_json.h"
 #include "ctl_internal.h"
+#include "import.h"
 #include "util/be.h"
 #include "util/hex.h"
 #include "util/roster.h"
@@ -21,8 +22,6 @@
 #include <strings.h>
 
 #define ADMIN_JSON_MAX (1u << 20)
-#define IMPORT_BATCH 65536
-#define IMPORT_ERRORS_KEPT 20
 
 enum adm_kind { ADM_JSON, ADM_IMPORT_ROSTER, ADM_IMPORT_BOOTSTRAPS };
 
@@ -31,20 +30,7 @@ struct adm_req {
 	bool too_large;
 	char *body;
 	size_t len, cap;
-	/* imports */
-	char *line;
-	size_t line_len;
-	bool line_too_long;
-	struct kb_store_batch *batch;
-	size_t in_batch;
-	uint64_t rows, imported, errors;
-	json_t *first_errors;
-	bool failed;
-	struct kb_rec_service svc;
-	bool have_svc;
-	uint32_t lifetime;
-	int64_t now;
-	bool header_seen;
+	struct kb_import *im; /* imports */
 };
 
 static enum MHD_Result reply_json(struct MHD_Connection *con, unsigned code, json_t *j)
@@ -122,8 +108,11 @@ static int list_services_cb(void *arg, const void *k, size_t kl, const void *v, 
 	void **a = arg;
 	(void)k;
 	(void)kl;
-	if (vl == sizeof(struct kb_rec_service))
-		json_array_append_new(a[0], service_json(a[1], v));
+	struct kb_rec_service s;
+	if (vl == sizeof(s)) {
+		memcpy(&s, v, sizeof(s)); /* LMDB values are not aligned */
+		json_array_append_new(a[0], service_json(a[1], &s));
+	}
 	return 0;
 }
 
@@ -136,16 +125,20 @@ static enum MHD_Result bootstraps_post(struct kb_ctl *c, struct MHD_Connection *
 	struct kb_store_batch *b = c->st->ops->batch_begin(c->st);
 	char err[128], btid[KB_GBA_BTID_MAX];
 	struct kb_rec_bootstrap rec;
+	uint8_t val[KB_REC_ENC_MAX];
+	size_t vl = 0;
 	if (b == NULL)
 		return json_error(con, 500, "store unavailable");
 	for (size_t i = 0; i < n; i++) {
 		json_t *e = arr != NULL ? json_array_get(arr, i) : o;
+		snprintf(err, sizeof(err), "store write failed");
 		if (!json_is_object(e) ||
 		    kb_admin_bootstrap_from_json(e, kb_ctl_now(), btid, &rec, err, sizeof(err)) !=
 			    0 ||
-		    c->st->ops->batch_put(b, KB_ST_BOOTSTRAP, btid, strlen(btid), &rec,
-					  sizeof(rec)) != 0) {
+		    (vl = kb_rec_bootstrap_encode(&rec, val, sizeof(val))) == 0 ||
+		    c->st->ops->batch_put(b, KB_ST_BOOTSTRAP, btid, strlen(btid), val, vl) != 0) {
 			kb_memzero(&rec, sizeof(rec));
+			kb_memzero(val, sizeof(val));
 			c->st->ops->batch_abort(b);
 			char msg[192];
 			snprintf(msg, sizeof(msg), "record %zu: %s", i,
@@ -153,6 +146,7 @@ static enum MHD_Result bootstraps_post(struct kb_ctl *c, struct MHD_Connection *
 			return json_error(con, 400, msg);
 		}
 		kb_memzero(&rec, sizeof(rec));
+		kb_memzero(val, sizeof(val));
 		ok++;
 	}
 	if (c->st->ops->batch_commit(b) != 0)
@@ -219,11 +213,12 @@ static int reg_list_cb(void *arg, const void *k, size_t kl, const void *v, size_
 static enum MHD_Result ue_status(struct kb_ctl *c, struct MHD_Connection *con, const char *impi)
 {
 	struct kb_rec_ue ue;
+	uint8_t val[KB_REC_ENC_MAX];
 	size_t len = 0;
 	char pfx[KB_IMPI_MAX + 1];
 	if (strlen(impi) >= KB_IMPI_MAX ||
-	    c->st->ops->get(c->st, KB_ST_UE, impi, strlen(impi), &ue, sizeof(ue), &len) != 0 ||
-	    len != sizeof(ue))
+	    c->st->ops->get(c->st, KB_ST_UE, impi, strlen(impi), val, sizeof(val), &len) != 0 ||
+	    len > sizeof(val) || kb_rec_ue_decode(val, len, &ue) != 0)
 		return json_error(con, 404, "unknown UE");
 	json_t *regs = json_array();
 	size_t pl = strlen(impi) + 1;
@@ -240,13 +235,16 @@ static enum MHD_Result ue_status(struct kb_ctl *c, struct MHD_Connection *con, c
 static enum MHD_Result sa_status(struct kb_ctl *c, struct MHD_Connection *con, const char *id)
 {
 	struct kb_rec_sa sa;
-	uint8_t key[4];
+	uint8_t key[4], val[KB_REC_ENC_MAX];
 	size_t len = 0;
 	char rnd[40];
 	if (strlen(id) != 8 || kb_hex_decode(id, 8, key, 4) != 4)
 		return json_error(con, 400, "csb_id: 8 hex digits");
-	if (c->st->ops->get(c->st, KB_ST_SA, key, 4, &sa, sizeof(sa), &len) != 0 ||
-	    len != sizeof(sa))
+	int rc = c->st->ops->get(c->st, KB_ST_SA, key, 4, val, sizeof(val), &len);
+	if (rc == 0 && (len > sizeof(val) || kb_rec_sa_decode(val, len, &sa) != 0))
+		rc = -1;
+	kb_memzero(val, sizeof(val));
+	if (rc != 0)
 		return json_error(con, 404, "unknown SA");
 	kb_hex_encode(sa.rand, 16, rnd);
 	json_t *j = json_pack("{s:s,s:s,s:s,s:s,s:i,s:o,s:I,s:I}", "csb_id", id, "impi", sa.impi,
@@ -283,246 +281,6 @@ static enum MHD_Result stats(struct kb_ctl *c, struct MHD_Connection *con)
 				    (json_int_t)atomic_load(&c->jobs_refused), "sas_created",
 				    (json_int_t)atomic_load(&c->sas_created), "counter_floor",
 				    (json_int_t)c->st->ops->counter_floor(c->st)));
-}
-
-/* ---- streamed imports ---- */
-
-static void import_error(struct adm_req *r, const char *msg)
-{
-	r->errors++;
-	if (json_array_size(r->first_errors) < IMPORT_ERRORS_KEPT)
-		json_array_append_new(
-			r->first_errors,
-			json_pack("{s:I,s:s}", "row", (json_int_t)r->rows, "error", msg));
-}
-
-static int import_flush(struct kb_ctl *c, struct adm_req *r)
-{
-	int rc = 0;
-	if (r->batch != NULL) {
-		rc = c->st->ops->batch_commit(r->batch);
-		r->batch = NULL;
-		pthread_mutex_unlock(&c->writer);
-		if (rc != 0)
-			r->failed = true;
-	}
-	r->in_batch = 0;
-	return rc;
-}
-
-static struct kb_store_batch *import_batch(struct kb_ctl *c, struct adm_req *r)
-{
-	if (r->batch == NULL) {
-		pthread_mutex_lock(&c->writer);
-		r->batch = c->st->ops->batch_begin(c->st);
-		if (r->batch == NULL) {
-			pthread_mutex_unlock(&c->writer);
-			r->failed = true;
-		}
-	}
-	return r->batch;
-}
-
-static void import_roster_row(struct kb_ctl *c, struct adm_req *r, const char *line, size_t len)
-{
-	struct kb_roster_row row;
-	struct kb_rec_sa sa;
-	struct kb_rec_ue ue, old;
-	struct kb_rec_bootstrap boot;
-	char err[128], perr[64];
-	uint8_t key[4], oldkey[4];
-	uint32_t csb;
-	size_t ol = 0;
-	if (!r->header_seen && kb_roster_is_header(line, len)) {
-		r->header_seen = true;
-		return;
-	}
-	r->header_seen = true;
-	r->rows++;
-	if (kb_roster_parse_line(line, len, &row, err, sizeof(err)) != 0) {
-		import_error(r, err);
-		return;
-	}
-	if (strlen(row.b_tid) > KB_SA_ID_MAX || strlen(row.impi) >= KB_IMPI_MAX) {
-		import_error(r, "b_tid or impi too long");
-		goto out;
-	}
-	struct kb_store_batch *b = import_batch(c, r);
-	if (b == NULL || kb_ctl_new_csb_id(c, b, &csb) != 0) {
-		import_error(r, "store");
-		goto out;
-	}
-	memset(&sa, 0, sizeof(sa));
-	sa.version = KB_REC_VERSION;
-	memcpy(sa.muk, row.muk, sizeof(sa.muk));
-	if (RAND_bytes(sa.rand, sizeof(sa.rand)) != 1) {
-		import_error(r, "rand");
-		goto out;
-	}
-	/* the idr travels in every MSK message: refuse what the SA cannot hold */
-	if (strlen(row.b_tid) >= sizeof(sa.idr)) {
-		import_error(r, "b_tid longer than the SA's idr field");
-		goto out;
-	}
-	memcpy(sa.idr, row.b_tid, strlen(row.b_tid) + 1);
-	snprintf(sa.impi, sizeof(sa.impi), "%s", row.impi);
-	sa.key_group = r->have_svc ? r->svc.key_group : 0;
-	sa.addr.af = (uint8_t)row.af;
-	memcpy(sa.addr.ip, row.ip, sizeof(sa.addr.ip));
-	sa.addr.port = row.port;
-	sa.created = r->now;
-	sa.muk_expires = r->now + r->lifetime;
-	memset(&ue, 0, sizeof(ue));
-	ue.version = KB_REC_VERSION;
-	snprintf(ue.btid, sizeof(ue.btid), "%s", row.b_tid);
-	ue.csb_id = csb;
-	ue.addr = sa.addr;
-	ue.updated = r->now;
-	kb_put32(key, csb);
-	if (c->st->ops->batch_get(b, KB_ST_UE, row.impi, strlen(row.impi), &old, sizeof(old),
-				  &ol) == 0 &&
-	    ol == sizeof(old)) {
-		kb_put32(oldkey, old.csb_id);
-		c->st->ops->batch_del(b, KB_ST_SA, oldkey, 4);
-		if (c->hooks.delete_sa != NULL)
-			c->hooks.delete_sa(c->hooks.ctx, old.csb_id);
-	}
-	if (c->st->ops->batch_put(b, KB_ST_SA, key, 4, &sa, sizeof(sa)) != 0 ||
-	    c->st->ops->batch_put(b, KB_ST_UE, row.impi, strlen(row.impi), &ue, sizeof(ue)) != 0) {
-		import_error(r, "store write");
-		goto out;
-	}
-	if (r->have_svc) {
-		char rk[KB_IMPI_MAX + KB_SERVICE_ID_MAX];
-		size_t il = strlen(row.impi), sl = strlen(r->svc.id);
-		struct kb_rec_reg reg = {.version = KB_REC_VERSION, .registered = r->now};
-		memcpy(rk, row.impi, il);
-		rk[il] = '\0';
-		memcpy(rk + il + 1, r->svc.id, sl);
-		snprintf(reg.btid, sizeof(reg.btid), "%s", row.b_tid);
-		c->st->ops->batch_put(b, KB_ST_REG, rk, il + 1 + sl, &reg, sizeof(reg));
-	}
-	/* GBA_ME: MUK = Ks_NAF, so the same row also lets the UE authenticate
-	 * (MRK derives from Ks_NAF) when its B-TID is well formed */
-	memset(&boot, 0, sizeof(boot));
-	if (kb_gba_btid_parse(row.b_tid, boot.rand, NULL, 0, perr, sizeof(perr)) == 0) {
-		boot.version = KB_REC_VERSION;
-		boot.mode = KB_GBA_ME;
-		snprintf(boot.impi, sizeof(boot.impi), "%s", row.impi);
-		memcpy(boot.ks_ext_naf, row.muk, sizeof(boot.ks_ext_naf));
-		boot.expires = sa.muk_expires;
-		c->st->ops->batch_put(b, KB_ST_BOOTSTRAP, row.b_tid, strlen(row.b_tid), &boot,
-				      sizeof(boot));
-	}
-	if (kb_ctl_publish_stored_sa(c, csb, &sa) != 0) {
-		import_error(r, "publish (key table full?)");
-		goto out;
-	}
-	r->imported++;
-	if (++r->in_batch >= IMPORT_BATCH)
-		import_flush(c, r);
-out:
-	kb_memzero(&row, sizeof(row));
-	kb_memzero(&sa, sizeof(sa));
-	kb_memzero(&boot, sizeof(boot));
-}
-
-static void import_bootstrap_row(struct kb_ctl *c, struct adm_req *r, const char *line, size_t len)
-{
-	json_error_t je;
-	char err[128], btid[KB_GBA_BTID_MAX];
-	struct kb_rec_bootstrap rec;
-	if (len == 0)
-		return;
-	r->rows++;
-	json_t *o = json_loadb(line, len, JSON_REJECT_DUPLICATES, &je);
-	if (!json_is_object(o)) {
-		import_error(r, o == NULL ? je.text : "not an object");
-		json_decref(o);
-		return;
-	}
-	if (kb_admin_bootstrap_from_json(o, kb_ctl_now(), btid, &rec, err, sizeof(err)) != 0) {
-		import_error(r, err);
-	} else {
-		struct kb_store_batch *b = import_batch(c, r);
-		if (b == NULL || c->st->ops->batch_put(b, KB_ST_BOOTSTRAP, btid, strlen(btid), &rec,
-						       sizeof(rec)) != 0) {
-			import_error(r, "store write");
-		} else {
-			r->imported++;
-			if (++r->in_batch >= IMPORT_BATCH)
-				import_flush(c, r);
-		}
-	}
-	kb_memzero(&rec, sizeof(rec));
-	json_decref(o);
-}
-
-static void import_line(struct kb_ctl *c, struct adm_req *r, const char *line, size_t len)
-{
-	if (len > 0 && line[len - 1] == '\r')
-		len--;
-	if (r->kind == ADM_IMPORT_ROSTER) {
-		if (len == 0)
-			return;
-		import_roster_row(c, r, line, len);
-	} else {
-		import_bootstrap_row(c, r, line, len);
-	}
-}
-
-static void import_feed(struct kb_ctl *c, struct adm_req *r, const char *data, size_t n)
-{
-	size_t maxl = c->cfg.max_import_line;
-	while (n > 0) {
-		const char *nl = memchr(data, '\n', n);
-		size_t take = nl != NULL ? (size_t)(nl - data) : n;
-		if (r->line_len == 0 && nl != NULL && !r->line_too_long) {
-			/* the common case: a whole line in the buffer */
-			if (take > maxl) {
-				r->rows++;
-				import_error(r, "line too long");
-			} else {
-				import_line(c, r, data, take);
-			}
-		} else if (!r->line_too_long) {
-			if (r->line_len + take > maxl) {
-				r->line_too_long = true;
-			} else {
-				memcpy(r->line + r->line_len, data, take);
-				r->line_len += take;
-			}
-			if (nl != NULL) {
-				import_line(c, r, r->line, r->line_len);
-				r->line_len = 0;
-			}
-		}
-		if (nl != NULL) {
-			if (r->line_too_long) {
-				r->rows++;
-				import_error(r, "line too long");
-			}
-			r->line_too_long = false;
-			r->line_len = 0;
-			take++;
-		}
-		data += take;
-		n -= take;
-	}
-}
-
-static enum MHD_Result import_finish(struct kb_ctl *c, struct MHD_Connection *con,
-				     struct adm_req *r)
-{
-	if (r->line_len > 0) {
-		import_line(c, r, r->line, r->line_len);
-		r->line_len = 0;
-	}
-	import_flush(c, r);
-	json_t *j = json_pack("{s:I,s:I,s:I,s:O}", "rows", (json_int_t)r->rows, "imported",
-			      (json_int_t)r->imported, "errors", (json_int_t)r->errors,
-			      "first_errors", r->first_errors);
-	return reply_json(con, r->failed ? 500 : 200, j);
 }
 
 /* ---- routing ---- */
@@ -645,9 +403,10 @@ static enum MHD_Result admin_handler(void *cls, struct MHD_Connection *con, cons
 	struct adm_req *r = *con_cls;
 	(void)version;
 	if (r == NULL) {
-		if (strcmp(url, "/healthz") == 0)
+		bool open = !c->cfg.metrics_auth || authorized(c, con);
+		if (strcmp(url, "/healthz") == 0 && open)
 			return kb_http_reply(con, 200, "text/plain", "ok\n", 3, NULL);
-		if (strcmp(url, "/metrics") == 0) {
+		if (strcmp(url, "/metrics") == 0 && open) {
 			size_t len = 0;
 			char *m = kb_ctl_metrics_text(c, &len);
 			if (m == NULL)
@@ -674,31 +433,30 @@ static enum MHD_Result admin_handler(void *cls, struct MHD_Connection *con, cons
 		else if (strcmp(method, "POST") == 0 && strcmp(url, "/v1/import/bootstraps") == 0)
 			r->kind = ADM_IMPORT_BOOTSTRAPS;
 		if (r->kind != ADM_JSON) {
-			r->line = malloc(c->cfg.max_import_line);
-			r->first_errors = json_array();
-			r->now = kb_ctl_now();
-			r->lifetime = 86400;
-			if (r->line == NULL || r->first_errors == NULL)
-				return MHD_NO;
-			const char *svc =
+			struct kb_rec_service svc;
+			uint32_t lifetime = 86400;
+			const char *sid =
 				MHD_lookup_connection_value(con, MHD_GET_ARGUMENT_KIND, "service");
 			const char *lt =
 				MHD_lookup_connection_value(con, MHD_GET_ARGUMENT_KIND, "lifetime");
 			if (lt != NULL)
-				r->lifetime = (uint32_t)strtoul(lt, NULL, 10);
-			if (svc != NULL) {
-				if (kb_ctl_service_get(c, svc, &r->svc) != 0)
-					return json_error(con, 404, "no such service");
-				r->have_svc = true;
-			}
+				lifetime = (uint32_t)strtoul(lt, NULL, 10);
+			if (sid != NULL && kb_ctl_service_get(c, sid, &svc) != 0)
+				return json_error(con, 404, "no such service");
+			r->im = kb_import_new(c,
+					      r->kind == ADM_IMPORT_ROSTER ? KB_IMPORT_ROSTER
+									   : KB_IMPORT_BOOTSTRAPS,
+					      sid != NULL ? &svc : NULL, lifetime);
+			if (r->im == NULL)
+				return MHD_NO;
 		}
 		return MHD_YES;
 	}
 	if (*upload_data_size != 0) {
 		size_t n = *upload_data_size;
 		*upload_data_size = 0;
-		if (r->kind != ADM_JSON) {
-			import_feed(c, r, upload_data, n);
+		if (r->im != NULL) {
+			kb_import_feed(r->im, upload_data, n);
 			return MHD_YES;
 		}
 		if (r->too_large || r->len + n > ADMIN_JSON_MAX) {
@@ -719,27 +477,27 @@ static enum MHD_Result admin_handler(void *cls, struct MHD_Connection *con, cons
 		r->len += n;
 		return MHD_YES;
 	}
+	if (r->im != NULL) {
+		bool failed = false;
+		json_t *j = kb_import_finish(r->im, &failed);
+		return reply_json(con, failed ? 500 : 200, j);
+	}
 	if (r->kind != ADM_JSON)
-		return import_finish(c, con, r);
+		return json_error(con, 404, "no such service");
 	return route_json(c, con, url, method, r);
 }
 
 static void admin_done(void *cls, struct MHD_Connection *con, void **con_cls,
 		       enum MHD_RequestTerminationCode toe)
 {
-	struct kb_ctl *c = cls;
 	struct adm_req *r = *con_cls;
+	(void)cls;
 	(void)con;
 	(void)toe;
 	if (r == NULL)
 		return;
-	/* a client that went away mid-import: keep what was committed, and
-	 * commit the rows already parsed */
-	if (r->batch != NULL && c != NULL)
-		import_flush(c, r);
+	kb_import_free(r->im);
 	free(r->body);
-	free(r->line);
-	json_decref(r->first_errors);
 	free(r);
 	*con_cls = NULL;
 }

@@ -2,6 +2,7 @@
  * the key sources, the Digest server, the key-table rebuild, the two
  * listeners and the timer thread (scheduled rollovers). */
 #include "ctl_internal.h"
+#include "pap_api.h"
 
 #include "util/secret.h"
 
@@ -59,11 +60,14 @@ struct tick_ctx {
 static int tick_cb(void *arg, const void *k, size_t kl, const void *v, size_t vl)
 {
 	struct tick_ctx *t = arg;
-	const struct kb_rec_service *s = v;
+	struct kb_rec_service s;
 	(void)k;
 	(void)kl;
-	if (vl == sizeof(*s) && s->next_rollover != 0 && s->next_rollover <= t->now && t->n < 16)
-		memcpy(t->due[t->n++], s->id, KB_SERVICE_ID_MAX);
+	if (vl != sizeof(s))
+		return 0;
+	memcpy(&s, v, sizeof(s)); /* LMDB values are not aligned */
+	if (s.next_rollover != 0 && s.next_rollover <= t->now && t->n < 16)
+		memcpy(t->due[t->n++], s.id, KB_SERVICE_ID_MAX);
 	return 0;
 }
 
@@ -117,6 +121,8 @@ static void ctl_free(struct kb_ctl *c)
 	free(c->tls_cert_pem);
 	pthread_mutex_destroy(&c->writer);
 	pthread_mutex_destroy(&c->roll_lock);
+	pthread_mutex_destroy(&c->csb_lock);
+	kb_ctl_rollover_free(c);
 	kb_memzero(c->admin_token, sizeof(c->admin_token));
 	free(c);
 }
@@ -154,6 +160,7 @@ int kb_control_start(const struct kb_control_cfg *cfg, const struct kb_control_h
 	}
 	pthread_mutex_init(&c->writer, NULL);
 	pthread_mutex_init(&c->roll_lock, NULL);
+	pthread_mutex_init(&c->csb_lock, NULL);
 	c->cfg = *cfg;
 	snprintf(c->fqdn, sizeof(c->fqdn), "%s", cfg->fqdn);
 	snprintf(c->realm, sizeof(c->realm), "3GPP-bootstrapping@%s", cfg->fqdn);
@@ -205,6 +212,10 @@ int kb_control_start(const struct kb_control_cfg *cfg, const struct kb_control_h
 	if (c->st == NULL)
 		goto fail;
 	kb_store_counter_grantor(c->st, &c->grantor);
+	if (kb_ctl_csb_init(c) != 0) {
+		snprintf(err, errlen, "reading the SA table failed");
+		goto fail;
+	}
 	c->records = kb_keysource_records(c->st, &naf);
 	if (c->records == NULL) {
 		snprintf(err, errlen, "out of memory");
@@ -241,6 +252,8 @@ int kb_control_start(const struct kb_control_cfg *cfg, const struct kb_control_h
 		goto fail_g;
 	}
 	c->timer_running = true;
+	if (kb_pap_api_start(c, err, errlen) != 0) /* PAP listener, if configured */
+		goto fail_g;
 	return 0;
 fail_g:
 	kb_ctl_g = NULL;
@@ -254,6 +267,7 @@ void kb_control_stop(void)
 	struct kb_ctl *c = kb_ctl_g;
 	if (c == NULL)
 		return;
+	kb_pap_api_stop();
 	atomic_store(&c->stopping, true);
 	if (c->timer_running)
 		pthread_join(c->timer, NULL);

@@ -37,6 +37,12 @@ struct kb_control_cfg {
 	bool bsf_sim;
 	const char *bsf_domain; /* NULL: "bsf." fqdn */
 	uint32_t bsf_lifetime; /* seconds; 0: 3600 */
+	/* workers deriving SA records for imports and the start-up rebuild;
+	 * 0: one per online CPU */
+	unsigned import_threads;
+	/* require the admin token on /metrics and /healthz too (default: open,
+	 * for scrapers and probes on a management address) */
+	bool metrics_auth;
 };
 
 /* What the control plane asks of the dataplane. */

@@ -34,6 +34,10 @@ struct kb_rollover_progress {
 	_Atomic uint64_t delivered;
 	_Atomic uint64_t failed;
 	int64_t started;
+	/* the targets' csb_ids, ascending, and who answered: a repeated ack
+	 * (a retransmission's) or an answer from a non-target is not counted */
+	uint32_t *csb;
+	uint8_t *answered; /* bitmap over csb[] */
 };
 
 struct kb_ctl {
@@ -51,6 +55,10 @@ struct kb_ctl {
 	struct kb_counter_grantor grantor;
 	/* one writer for the key table, the SA/UE tables and rollover state */
 	pthread_mutex_t writer;
+	/* csb_ids are handed out in ascending order (the SA table is appended
+	 * to): the next free one, from the greatest stored at start */
+	pthread_mutex_t csb_lock;
+	uint32_t next_csb;
 	pthread_t timer;
 	bool timer_running;
 	atomic_bool stopping;
@@ -76,8 +84,11 @@ int kb_ctl_ensure_sa(struct kb_ctl *c, const struct kb_bootstrap *b, const struc
 		     uint16_t key_group, uint32_t *csb_id);
 /* Rebuild one SA from its stored record and publish it. */
 int kb_ctl_publish_stored_sa(struct kb_ctl *c, uint32_t csb_id, const struct kb_rec_sa *rec);
-/* Inside a batch (bulk import, writer lock held): a fresh unique csb_id. */
-int kb_ctl_new_csb_id(struct kb_ctl *c, struct kb_store_batch *b, uint32_t *csb_id);
+/* n fresh csb_ids: *base .. *base + n - 1, above every one handed out so
+ * far (unique among live SAs). -1 once the 32-bit space is used up. */
+int kb_ctl_csb_reserve(struct kb_ctl *c, uint32_t n, uint32_t *base);
+/* Sets next_csb from the store (start). */
+int kb_ctl_csb_init(struct kb_ctl *c);
 int kb_ctl_rebuild_keytable(struct kb_ctl *c, uint64_t *n);
 
 /* Services and MSKs (services.c). */
@@ -96,6 +107,7 @@ int kb_ctl_solicit(struct kb_ctl *c, const char *service, const char *impi, uint
 		   char *err, size_t errlen);
 bool kb_ctl_rollover_progress(struct kb_ctl *c, const char *service,
 			      struct kb_rollover_progress *out);
+void kb_ctl_rollover_free(struct kb_ctl *c); /* the progress tables (stop) */
 
 /* Listeners. */
 struct MHD_Daemon *kb_ctl_ue_server_start(struct kb_ctl *c, char *err, size_t errlen);

@@ -70,15 +70,18 @@ static int records_lookup(struct kb_keysource *src, const char *btid, struct kb_
 {
 	struct records_src *r = src->ctx;
 	struct kb_rec_bootstrap rec;
+	uint8_t val[sizeof(rec)];
 	size_t len = 0;
-	int rc = r->st->ops->get(r->st, KB_ST_BOOTSTRAP, btid, strlen(btid), &rec, sizeof(rec),
-				 &len);
+	int rc =
+		r->st->ops->get(r->st, KB_ST_BOOTSTRAP, btid, strlen(btid), val, sizeof(val), &len);
 	if (rc == KB_STORE_NOTFOUND)
 		return KB_KS_UNKNOWN;
-	if (rc != 0 || len != sizeof(rec) || rec.version != KB_REC_VERSION) {
+	if (rc != 0 || len > sizeof(val) || kb_rec_bootstrap_decode(val, len, &rec) != 0) {
+		kb_memzero(val, sizeof(val));
 		kb_memzero(&rec, sizeof(rec));
 		return KB_KS_ERR;
 	}
+	kb_memzero(val, sizeof(val));
 	rc = kb_bootstrap_from_record(&rec, btid, &r->naf, out);
 	kb_memzero(&rec, sizeof(rec));
 	return rc;

@@ -8,6 +8,7 @@
 
 #include <openssl/rand.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 int kb_ctl_service_get(struct kb_ctl *c, const char *id, struct kb_rec_service *out)
@@ -28,13 +29,14 @@ struct by_group {
 static int by_group_cb(void *arg, const void *key, size_t klen, const void *val, size_t vlen)
 {
 	struct by_group *g = arg;
-	const struct kb_rec_service *s = val;
+	struct kb_rec_service s;
 	(void)key;
 	(void)klen;
-	if (vlen != sizeof(*s))
+	if (vlen != sizeof(s))
 		return 0;
-	if (s->key_group == g->group && memcmp(s->key_domain, g->domain, 3) == 0) {
-		memcpy(g->out, s, sizeof(*s));
+	memcpy(&s, val, sizeof(s)); /* LMDB values are not aligned */
+	if (s.key_group == g->group && memcmp(s.key_domain, g->domain, 3) == 0) {
+		*g->out = s;
 		return 1;
 	}
 	return 0;
@@ -117,7 +119,9 @@ fail:
 
 struct count_group {
 	uint16_t group;
-	uint64_t n;
+	uint64_t n, cap;
+	uint32_t *csb;
+	bool oom;
 };
 
 static int count_group_cb(void *arg, const void *key, size_t klen, const void *val, size_t vlen)
@@ -125,9 +129,22 @@ static int count_group_cb(void *arg, const void *key, size_t klen, const void *v
 	struct count_group *g = arg;
 	(void)key;
 	(void)klen;
-	if (vlen == sizeof(struct kb_rec_sa) &&
-	    ((const struct kb_rec_sa *)val)->key_group == g->group)
-		g->n++;
+	struct kb_rec_sa sa;
+	if (klen == 4 && kb_rec_sa_decode(val, vlen, &sa) == 0 && sa.key_group == g->group) {
+		if (g->n == g->cap) {
+			size_t cap = g->cap != 0 ? g->cap * 2 : 1024;
+			uint32_t *n = realloc(g->csb, cap * sizeof(*n));
+			if (n == NULL) {
+				g->oom = true;
+				return 1;
+			}
+			g->csb = n;
+			g->cap = cap;
+		}
+		/* keys come in ascending order: csb[] is sorted */
+		g->csb[g->n++] = kb_be32(key);
+	}
+	kb_memzero(&sa, sizeof(sa));
 	return 0;
 }
 
@@ -135,6 +152,13 @@ static void progress_begin(struct kb_ctl *c, const struct kb_rec_service *svc)
 {
 	struct count_group g = {.group = svc->key_group};
 	c->st->ops->iterate(c->st, KB_ST_SA, NULL, 0, count_group_cb, &g);
+	uint8_t *answered = g.oom ? NULL : calloc(g.n / 8 + 1, 1);
+	if (answered == NULL) {
+		fprintf(stderr, "control: rollover progress of %s not tracked (no memory)\n",
+			svc->id);
+		free(g.csb);
+		return;
+	}
 	pthread_mutex_lock(&c->roll_lock);
 	struct kb_rollover_progress *slot = NULL;
 	for (int i = 0; i < KB_MAX_ROLLOVERS && slot == NULL; i++)
@@ -144,6 +168,12 @@ static void progress_begin(struct kb_ctl *c, const struct kb_rec_service *svc)
 		if (!c->roll[i].used)
 			slot = &c->roll[i];
 	if (slot != NULL) {
+		free(slot->csb);
+		free(slot->answered);
+		slot->csb = g.csb;
+		slot->answered = answered;
+		g.csb = NULL;
+		answered = NULL;
 		slot->used = true;
 		snprintf(slot->service, sizeof(slot->service), "%s", svc->id);
 		slot->key_group = svc->key_group;
@@ -154,6 +184,24 @@ static void progress_begin(struct kb_ctl *c, const struct kb_rec_service *svc)
 		slot->started = svc->rollover_started;
 	}
 	pthread_mutex_unlock(&c->roll_lock);
+	free(g.csb);
+	free(answered);
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+void kb_ctl_rollover_free(struct kb_ctl *c)
+{
+	for (int i = 0; i < KB_MAX_ROLLOVERS; i++) {
+		free(c->roll[i].csb);
+		free(c->roll[i].answered);
+		c->roll[i].csb = NULL;
+		c->roll[i].answered = NULL;
+	}
 }
 
 static int post_rollover(struct kb_ctl *c, const struct kb_rec_service *svc)
@@ -266,7 +314,7 @@ static void maybe_finish(struct kb_ctl *c, struct kb_rollover_progress *p)
 	pthread_mutex_unlock(&c->writer);
 }
 
-static void on_event(uint32_t msk_id, bool ok)
+static void on_event(uint32_t csb_id, uint32_t msk_id, bool ok)
 {
 	struct kb_ctl *c = kb_ctl_g;
 	struct kb_rollover_progress *hit = NULL;
@@ -275,7 +323,19 @@ static void on_event(uint32_t msk_id, bool ok)
 	pthread_mutex_lock(&c->roll_lock);
 	for (int i = 0; i < KB_MAX_ROLLOVERS; i++)
 		if (c->roll[i].used && c->roll[i].msk_id == msk_id) {
-			hit = &c->roll[i];
+			struct kb_rollover_progress *p = &c->roll[i];
+			if (p->targets == 0 || p->csb == NULL)
+				break;
+			const uint32_t *at =
+				bsearch(&csb_id, p->csb, p->targets, sizeof(*p->csb), cmp_u32);
+			if (at == NULL)
+				break; /* not a target of this rollover */
+			size_t ix = (size_t)(at - p->csb);
+			uint8_t bit = (uint8_t)(1u << (ix % 8));
+			if ((p->answered[ix / 8] & bit) != 0)
+				break; /* this UE already answered */
+			p->answered[ix / 8] |= bit;
+			hit = p;
 			atomic_fetch_add(ok ? &hit->delivered : &hit->failed, 1);
 			break;
 		}
@@ -286,14 +346,12 @@ static void on_event(uint32_t msk_id, bool ok)
 
 void kb_control_on_delivered(uint32_t csb_id, uint32_t msk_id)
 {
-	(void)csb_id;
-	on_event(msk_id, true);
+	on_event(csb_id, msk_id, true);
 }
 
 void kb_control_on_failed(uint32_t csb_id, uint32_t msk_id)
 {
-	(void)csb_id;
-	on_event(msk_id, false);
+	on_event(csb_id, msk_id, false);
 }
 
 bool kb_ctl_rollover_progress(struct kb_ctl *c, const char *service,
@@ -356,11 +414,12 @@ static int solicit_cb(void *arg, const void *key, size_t klen, const void *val, 
 	    memcmp((const char *)key + il + 1, s->svc->id, klen - il - 1) != 0)
 		return 0;
 	struct kb_rec_ue ue;
+	uint8_t v[KB_REC_ENC_MAX];
 	size_t len = 0;
 	/* the MUK may be past its Ks_NAF lifetime: allowed for this message
 	 * (TS 33.246 §6.3.2.2.4) */
-	if (s->c->st->ops->get(s->c->st, KB_ST_UE, impi, il, &ue, sizeof(ue), &len) == 0 &&
-	    len == sizeof(ue))
+	if (s->c->st->ops->get(s->c->st, KB_ST_UE, impi, il, v, sizeof(v), &len) == 0 &&
+	    len <= sizeof(v) && kb_rec_ue_decode(v, len, &ue) == 0)
 		solicit_one(s, ue.csb_id);
 	return 0;
 }
@@ -376,10 +435,10 @@ int kb_ctl_solicit(struct kb_ctl *c, const char *service, const char *impi, uint
 	}
 	if (impi != NULL) {
 		struct kb_rec_ue ue;
+		uint8_t v[KB_REC_ENC_MAX];
 		size_t len = 0;
-		if (c->st->ops->get(c->st, KB_ST_UE, impi, strlen(impi), &ue, sizeof(ue), &len) !=
-			    0 ||
-		    len != sizeof(ue)) {
+		if (c->st->ops->get(c->st, KB_ST_UE, impi, strlen(impi), v, sizeof(v), &len) != 0 ||
+		    len > sizeof(v) || kb_rec_ue_decode(v, len, &ue) != 0) {
 			snprintf(err, errlen, "unknown UE");
 			return -1;
 		}

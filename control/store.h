@@ -3,8 +3,9 @@
  * bulk imports, and the MIKEY counter high-water mark. LMDB is the embedded
  * engine (store_lmdb.c); a shared engine can implement the same vtable.
  *
- * Values are the fixed-layout records of control/records.h, written in host
- * byte order (a store file is local to its host). */
+ * Values are the records of control/records.h: compact encodings for the
+ * per-UE tables, fixed host-order structs for the others (a store file is
+ * local to its host). */
 #ifndef KB_STORE_H
 #define KB_STORE_H
 
@@ -23,6 +24,7 @@ enum kb_store_table {
 	KB_ST_SA, /* csb_id (4, big-endian) -> struct kb_rec_sa */
 	KB_ST_REG, /* IMPI NUL service id -> struct kb_rec_reg */
 	KB_ST_META, /* name -> value (counter high-water mark, rollover state) */
+	KB_ST_PUSH, /* PAP: initiator id NUL push-id -> struct kb_rec_push ‖ content (pap_api.c) */
 	KB_ST_COUNT
 };
 
@@ -64,6 +66,16 @@ struct kb_store_ops {
 	/* 0, KB_STORE_NOTFOUND or KB_STORE_ERR */
 	int (*batch_del)(struct kb_store_batch *b, enum kb_store_table t, const void *key,
 			 size_t klen);
+	/* A put whose key is expected to sort after every key of the table
+	 * (sequential csb_ids, a roster sorted by IMPI): appended without a
+	 * tree search and with full pages. Falls back to an ordinary put
+	 * (replacing an existing value) when the key is not the greatest. */
+	int (*batch_put_ordered)(struct kb_store_batch *b, enum kb_store_table t, const void *key,
+				 size_t klen, const void *val, size_t vlen);
+	/* The greatest key of a table: 0 (key copied, at most cap bytes,
+	 * *klen its length), KB_STORE_NOTFOUND if empty, or KB_STORE_ERR. */
+	int (*last_key)(struct kb_store *s, enum kb_store_table t, void *key, size_t cap,
+			size_t *klen);
 	int (*batch_commit)(struct kb_store_batch *b); /* frees b; 0 or -1 */
 	void (*batch_abort)(struct kb_store_batch *b);
 

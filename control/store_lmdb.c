@@ -1,6 +1,6 @@
 /* The store on LMDB: one named database per table, synchronous commits (a
  * committed transaction survives kill -9 and power loss), MDB_NOTLS so any
- * thread may read. */
+ * thread may read, MDB_WRITEMAP for cheap big write transactions. */
 #include "store.h"
 
 #include <errno.h>
@@ -16,7 +16,7 @@
 static const char *const table_names[KB_ST_COUNT] = {
 	[KB_ST_SERVICE] = "service",       [KB_ST_MSK] = "msk",   [KB_ST_BOOTSTRAP] = "bootstrap",
 	[KB_ST_SUBSCRIBER] = "subscriber", [KB_ST_UE] = "ue",     [KB_ST_SA] = "sa",
-	[KB_ST_REG] = "registration",      [KB_ST_META] = "meta",
+	[KB_ST_REG] = "registration",      [KB_ST_META] = "meta", [KB_ST_PUSH] = "push",
 };
 
 const char *kb_store_table_name(enum kb_store_table t)
@@ -47,19 +47,28 @@ static bool table_ok(enum kb_store_table t)
 	return (unsigned)t < KB_ST_COUNT;
 }
 
-static int txn_put(struct lmdb_store *s, MDB_txn *txn, enum kb_store_table t, const void *key,
-		   size_t klen, const void *val, size_t vlen)
+static int txn_put_flags(struct lmdb_store *s, MDB_txn *txn, enum kb_store_table t, const void *key,
+			 size_t klen, const void *val, size_t vlen, unsigned flags)
 {
 	MDB_val k = {.mv_size = klen, .mv_data = (void *)key};
 	MDB_val v = {.mv_size = vlen, .mv_data = (void *)val};
 	if (!table_ok(t) || klen == 0 || klen > 511)
 		return KB_STORE_ERR;
-	int rc = mdb_put(txn, s->dbi[t], &k, &v, 0);
+	int rc = mdb_put(txn, s->dbi[t], &k, &v, flags);
+	/* MDB_APPEND refuses a key that is not the greatest: an ordinary put */
+	if (rc == MDB_KEYEXIST && (flags & MDB_APPEND) != 0)
+		rc = mdb_put(txn, s->dbi[t], &k, &v, flags & ~(unsigned)MDB_APPEND);
 	if (rc != 0) {
 		fprintf(stderr, "store: put %s: %s\n", table_names[t], mdb_strerror(rc));
 		return KB_STORE_ERR;
 	}
 	return 0;
+}
+
+static int txn_put(struct lmdb_store *s, MDB_txn *txn, enum kb_store_table t, const void *key,
+		   size_t klen, const void *val, size_t vlen)
+{
+	return txn_put_flags(s, txn, t, key, klen, val, vlen, 0);
 }
 
 static int txn_get(struct lmdb_store *s, MDB_txn *txn, enum kb_store_table t, const void *key,
@@ -191,6 +200,37 @@ static int l_batch_put(struct kb_store_batch *b, enum kb_store_table t, const vo
 	return txn_put(b->s, b->txn, t, key, klen, val, vlen);
 }
 
+static int l_batch_put_ordered(struct kb_store_batch *b, enum kb_store_table t, const void *key,
+			       size_t klen, const void *val, size_t vlen)
+{
+	return txn_put_flags(b->s, b->txn, t, key, klen, val, vlen, MDB_APPEND);
+}
+
+static int l_last_key(struct kb_store *base, enum kb_store_table t, void *key, size_t cap,
+		      size_t *klen)
+{
+	struct lmdb_store *s = ls(base);
+	MDB_txn *txn;
+	MDB_cursor *cur;
+	MDB_val k, v;
+	int ret = KB_STORE_ERR;
+	if (!table_ok(t) || mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn) != 0)
+		return KB_STORE_ERR;
+	if (mdb_cursor_open(txn, s->dbi[t], &cur) == 0) {
+		int rc = mdb_cursor_get(cur, &k, &v, MDB_LAST);
+		if (rc == MDB_NOTFOUND) {
+			ret = KB_STORE_NOTFOUND;
+		} else if (rc == 0) {
+			memcpy(key, k.mv_data, k.mv_size < cap ? k.mv_size : cap);
+			*klen = k.mv_size;
+			ret = 0;
+		}
+		mdb_cursor_close(cur);
+	}
+	mdb_txn_abort(txn);
+	return ret;
+}
+
 static int l_batch_get(struct kb_store_batch *b, enum kb_store_table t, const void *key,
 		       size_t klen, void *val, size_t cap, size_t *vlen)
 {
@@ -290,6 +330,8 @@ static const struct kb_store_ops lmdb_ops = {
 	.batch_put = l_batch_put,
 	.batch_get = l_batch_get,
 	.batch_del = l_batch_del,
+	.batch_put_ordered = l_batch_put_ordered,
+	.last_key = l_last_key,
 	.batch_commit = l_batch_commit,
 	.batch_abort = l_batch_abort,
 	.counter_grant = l_counter_grant,
@@ -319,9 +361,13 @@ struct kb_store *kb_store_lmdb_open(const char *path, size_t map_size, char *err
 		rc = mdb_env_set_mapsize(s->env, map_size != 0 ? map_size : (size_t)8 << 30);
 	if (rc == 0)
 		rc = mdb_env_set_maxreaders(s->env, 256);
-	/* the store holds MUKs and MSKs: owner-only file modes */
+	/* the store holds MUKs and MSKs: owner-only file modes. MDB_WRITEMAP:
+	 * a transaction writes its pages in place in the map and commit
+	 * msyncs them (still durable at return) instead of copying and
+	 * pwriting every dirty page, which is most of a bulk batch's cost.
+	 * The file is as large as the map, sparse. */
 	if (rc == 0)
-		rc = mdb_env_open(s->env, path, MDB_NOTLS, 0600);
+		rc = mdb_env_open(s->env, path, MDB_NOTLS | MDB_WRITEMAP, 0600);
 	if (rc != 0) {
 		snprintf(err, errlen, "lmdb open %s: %s", path, mdb_strerror(rc));
 		goto fail;

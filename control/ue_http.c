@@ -144,8 +144,27 @@ static size_t reg_key(char *key, size_t cap, const char *impi, const char *sid)
 	return il + 1 + sl;
 }
 
+/* 200 with the response document and Authentication-Info computed over it:
+ * with qop=auth-int the rspauth covers the body (RFC 7616 §3.5). */
+static enum MHD_Result reply_ok(struct MHD_Connection *con, const struct kb_digest_verdict *v,
+				const char *ctype, const char *doc, size_t len)
+{
+	char info[KB_DIGEST_INFO_MAX];
+	const char *ai = v->auth_info;
+	/* qop=auth: rspauth does not cover the body, and verify already made
+	 * the header; auth-int: computed over this body */
+	if (v->priv.qop == KB_DIGEST_QOP_AUTH_INT) {
+		if (kb_digest_server_auth_info(v, (const uint8_t *)doc, len, info, sizeof(info)) !=
+		    0)
+			info[0] = '\0';
+		ai = info;
+	}
+	const char *hdrs[] = {"Authentication-Info", ai, NULL};
+	return kb_http_reply(con, MHD_HTTP_OK, ctype, doc, len, ai[0] != '\0' ? hdrs : NULL);
+}
+
 static enum MHD_Result do_registration(struct kb_ctl *c, struct MHD_Connection *con,
-				       struct ue_req *r, const char *auth_info)
+				       struct ue_req *r, const struct kb_digest_verdict *v)
 {
 	struct kb_service_list l;
 	int codes[KB_XML_MAX_ITEMS];
@@ -192,9 +211,7 @@ static enum MHD_Result do_registration(struct kb_ctl *c, struct MHD_Connection *
 	char *doc = kb_xml_registration_response(&l, codes, &len);
 	if (doc == NULL)
 		return kb_http_error(con, MHD_HTTP_INTERNAL_SERVER_ERROR, "response");
-	const char *hdrs[] = {"Authentication-Info", auth_info, NULL};
-	enum MHD_Result ret =
-		kb_http_reply(con, MHD_HTTP_OK, KB_MT_REGISTER_RESPONSE, doc, len, hdrs);
+	enum MHD_Result ret = reply_ok(con, v, KB_MT_REGISTER_RESPONSE, doc, len);
 	free(doc);
 	return ret;
 }
@@ -235,27 +252,90 @@ static int msk_item(struct kb_ctl *c, uint32_t csb, const uint8_t domain[3], uin
 	return rc == 0 ? KB_ST_OK : KB_ST_INTERNAL;
 }
 
+/* UEs of a service send byte-identical MSK requests and get identical
+ * answers, so each HTTP thread keeps its last few: a body seen before is
+ * not parsed again, and a response with the same per-item codes is not
+ * written again. Only valid bodies are kept (parsing is deterministic). */
+#define MSK_CACHE_SLOTS 4
+#define MSK_CACHE_BODY 512
+#define MSK_CACHE_DOC 1024
+
+struct msk_cache_entry {
+	size_t body_len, doc_len;
+	char body[MSK_CACHE_BODY];
+	struct kb_msk_request req;
+	int codes[KB_XML_MAX_ITEMS];
+	char doc[MSK_CACHE_DOC]; /* the response for codes if doc_len != 0 */
+	uint64_t used;
+};
+
+static _Thread_local struct {
+	struct msk_cache_entry e[MSK_CACHE_SLOTS];
+	uint64_t clock;
+} msk_cache;
+
+static struct msk_cache_entry *msk_cache_find(const char *body, size_t len)
+{
+	for (int i = 0; i < MSK_CACHE_SLOTS; i++) {
+		struct msk_cache_entry *e = &msk_cache.e[i];
+		if (e->body_len == len && len != 0 && memcmp(e->body, body, len) == 0) {
+			e->used = ++msk_cache.clock;
+			return e;
+		}
+	}
+	return NULL;
+}
+
+static struct msk_cache_entry *msk_cache_add(const char *body, size_t len,
+					     const struct kb_msk_request *req)
+{
+	struct msk_cache_entry *e = &msk_cache.e[0];
+	if (len == 0 || len > MSK_CACHE_BODY)
+		return NULL;
+	for (int i = 1; i < MSK_CACHE_SLOTS; i++)
+		if (msk_cache.e[i].used < e->used)
+			e = &msk_cache.e[i];
+	e->doc_len = 0;
+	memcpy(e->body, body, len);
+	e->body_len = len;
+	e->req = *req;
+	e->used = ++msk_cache.clock;
+	return e;
+}
+
 static enum MHD_Result do_msk(struct kb_ctl *c, struct MHD_Connection *con, struct ue_req *r,
-			      const char *auth_info)
+			      const struct kb_digest_verdict *v)
 {
 	struct kb_msk_request req;
 	int codes[KB_XML_MAX_ITEMS];
 	char err[256];
 	struct kb_ue_addr a;
 	uint32_t csb = 0;
-	if (kb_xml_parse_msk_request(r->body, r->len, &req, err, sizeof(err)) != 0)
-		return kb_http_error(con, MHD_HTTP_BAD_REQUEST, err);
+	struct msk_cache_entry *e = msk_cache_find(r->body, r->len);
+	if (e != NULL) {
+		req = e->req;
+	} else {
+		if (kb_xml_parse_msk_request(r->body, r->len, &req, err, sizeof(err)) != 0)
+			return kb_http_error(con, MHD_HTTP_BAD_REQUEST, err);
+		e = msk_cache_add(r->body, r->len, &req);
+	}
 	client_addr(c, con, &a);
 	bool have_sa = kb_ctl_ensure_sa(c, &tl.b, &a, 0, &csb) == 0;
 	for (size_t i = 0; i < req.n; i++)
 		codes[i] =
 			have_sa ? msk_item(c, csb, req.key_domain, req.msk_ids[i]) : KB_ST_INTERNAL;
+	if (e != NULL && e->doc_len != 0 && memcmp(e->codes, codes, req.n * sizeof(int)) == 0)
+		return reply_ok(con, v, KB_MT_MSK_RESPONSE, e->doc, e->doc_len);
 	size_t len = 0;
 	char *doc = kb_xml_msk_response(&req, codes, &len);
 	if (doc == NULL)
 		return kb_http_error(con, MHD_HTTP_INTERNAL_SERVER_ERROR, "response");
-	const char *hdrs[] = {"Authentication-Info", auth_info, NULL};
-	enum MHD_Result ret = kb_http_reply(con, MHD_HTTP_OK, KB_MT_MSK_RESPONSE, doc, len, hdrs);
+	enum MHD_Result ret = reply_ok(con, v, KB_MT_MSK_RESPONSE, doc, len);
+	if (e != NULL && len <= sizeof(e->doc)) {
+		memcpy(e->doc, doc, len);
+		e->doc_len = len;
+		memcpy(e->codes, codes, req.n * sizeof(int));
+	}
 	free(doc);
 	return ret;
 }
@@ -295,6 +375,7 @@ static enum MHD_Result finish(struct kb_ctl *c, struct MHD_Connection *con, cons
 				reason == KB_AUTH_EXPIRED ? "expired" : kb_digest_result_name(res),
 				v.username, url);
 		kb_bootstrap_wipe(&tl.b);
+		kb_digest_verdict_wipe(&v);
 		*code = MHD_HTTP_UNAUTHORIZED;
 		return challenge(c, con, res == KB_DIGEST_STALE);
 	}
@@ -305,9 +386,10 @@ static enum MHD_Result finish(struct kb_ctl *c, struct MHD_Connection *con, cons
 		ret = kb_http_error(con, *code, msg);
 	} else {
 		*code = MHD_HTTP_OK;
-		ret = r->ep == KB_EP_MSK ? do_msk(c, con, r, v.auth_info)
-					 : do_registration(c, con, r, v.auth_info);
+		ret = r->ep == KB_EP_MSK ? do_msk(c, con, r, &v) : do_registration(c, con, r, &v);
 	}
+	/* the verdict holds HA1, password-equivalent */
+	kb_digest_verdict_wipe(&v);
 	kb_bootstrap_wipe(&tl.b);
 	tl.have = false;
 	return ret;

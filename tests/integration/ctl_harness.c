@@ -9,8 +9,13 @@
  *   granted N                     a counter limit the store persisted
  * Options select the listeners, the store, the BSF simulator, a grant loop
  * (for the kill -9 test) and auto-acks (every published SA of the rolled
- * key group "acknowledges", so rollovers complete). Prints "ready" when
- * serving; SIGTERM/SIGINT stop it cleanly. */
+ * key group "acknowledges" twice, so rollovers complete and duplicate
+ * acks are seen). --real-sa builds SA
+ * records with the dataplane's kb_sa_record_build (benchmarks: imports and
+ * the start-up rebuild pay the real derivation); --quiet only counts
+ * publishes and jobs (harness_published_total, harness_jobs_total in
+ * /metrics) instead of logging each: a benchmark must not measure our log.
+ * Prints "ready" when serving; SIGTERM/SIGINT stop it cleanly. */
 #include "control.h"
 
 #include <arpa/inet.h>
@@ -30,7 +35,8 @@
 static FILE *rec_file;
 static pthread_mutex_t rec_lock = PTHREAD_MUTEX_INITIALIZER;
 static volatile sig_atomic_t stop_flag;
-static bool auto_ack;
+static bool auto_ack, quiet;
+static _Atomic uint64_t n_published;
 
 static struct {
 	uint32_t csb;
@@ -75,6 +81,9 @@ static int fake_publish(void *ctx, const struct kb_sa_record *rec)
 {
 	char ip[64] = "";
 	(void)ctx;
+	atomic_fetch_add(&n_published, 1);
+	if (quiet)
+		return 0;
 	if (rec->addr.af == AF_INET || rec->addr.af == AF_INET6)
 		inet_ntop(rec->addr.af, rec->addr.ip, ip, sizeof(ip));
 	pthread_mutex_lock(&rec_lock);
@@ -122,8 +131,13 @@ static void *ack_thread(void *arg)
 {
 	struct ack_batch *b = arg;
 	usleep(50 * 1000);
+	/* every ack twice, as after a retransmission, and one from a UE that
+	 * is no target: the progress must count each target once */
 	for (size_t i = 0; i < b->n; i++)
 		kb_control_on_delivered(b->csb[i], b->msk_id);
+	for (size_t i = 0; i < b->n; i++)
+		kb_control_on_delivered(b->csb[i], b->msk_id);
+	kb_control_on_delivered(0xfffffff0u, b->msk_id);
 	free(b);
 	return NULL;
 }
@@ -134,6 +148,8 @@ static int fake_post(void *ctx, const struct kb_ctl_job *job)
 	(void)ctx;
 	hex3(job->key_domain, dom);
 	atomic_fetch_add(&n_jobs, 1);
+	if (quiet && job->type != KB_CTL_JOB_ROLLOVER)
+		return 0;
 	switch (job->type) {
 	case KB_CTL_JOB_DELIVER_MSK:
 		record("job deliver csb=%08x msk_id=%08x domain=%s ack=%d retries=%u", job->csb_id,
@@ -171,11 +187,13 @@ static int fake_post(void *ctx, const struct kb_ctl_job *job)
 static size_t fake_stats(void *ctx, struct kb_ctl_stat *out, size_t cap)
 {
 	(void)ctx;
-	if (cap < 1)
+	if (cap < 2)
 		return 0;
 	out[0].name = "harness_jobs_total";
 	out[0].value = atomic_load(&n_jobs);
-	return 1;
+	out[1].name = "harness_published_total";
+	out[1].value = atomic_load(&n_published);
+	return 2;
 }
 
 static void on_signal(int sig)
@@ -207,7 +225,8 @@ static int usage(void)
 {
 	fprintf(stderr, "usage: ctl_harness --store DIR --record FILE --token T [--ue-port P]\n"
 			"  [--admin-port P] [--fqdn F] [--max-body N] [--bsf-sim] [--grant-loop]\n"
-			"  [--auto-ack] [--tls-cert PEM --tls-key PEM] [--nonce-lifetime S]\n");
+			"  [--auto-ack] [--tls-cert PEM --tls-key PEM] [--nonce-lifetime S]\n"
+			"  [--real-sa] [--quiet] [--http-threads N] [--metrics-auth]\n");
 	return 2;
 }
 
@@ -227,6 +246,10 @@ int main(int argc, char **argv)
 		{"tls-cert", required_argument, NULL, 'C'},
 		{"tls-key", required_argument, NULL, 'K'},
 		{"nonce-lifetime", required_argument, NULL, 'n'},
+		{"real-sa", no_argument, NULL, 'R'},
+		{"quiet", no_argument, NULL, 'q'},
+		{"http-threads", required_argument, NULL, 'T'},
+		{"metrics-auth", no_argument, NULL, 'M'},
 		{NULL, 0, NULL, 0},
 	};
 	struct kb_control_cfg cfg = {
@@ -286,6 +309,18 @@ int main(int argc, char **argv)
 			break;
 		case 'n':
 			cfg.nonce_lifetime = (uint32_t)atoi(optarg);
+			break;
+		case 'R':
+			hooks.sa_build = kb_sa_record_build;
+			break;
+		case 'q':
+			quiet = true;
+			break;
+		case 'T':
+			cfg.http_threads = (unsigned)atoi(optarg);
+			break;
+		case 'M':
+			cfg.metrics_auth = true;
 			break;
 		default:
 			return usage();
