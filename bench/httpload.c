@@ -4,11 +4,17 @@
  * user with CURLAUTH_DIGEST: curl answers the first 401 and then reuses
  * the nonce with an increasing nc, as a UE does, so the steady state is one
  * round trip per request. The loop is curl_multi_socket_action on epoll:
- * the client's cost per request must not grow with the concurrency. A request counts as authenticated when the final
- * answer is 200 and its body holds a per-item statusCode="200".
+ * the client's cost per request must not grow with the concurrency. A
+ * request counts as authenticated when the final answer is 200 and its body
+ * holds a per-item statusCode="200".
  *
- *   keyburst-httpload --url URL --users FILE [--concurrency N] [--requests N]
- *                     [--duration S] [--warmup S] [--body FILE]
+ * libcurl's per-request cost (request and Digest header formatting, URL
+ * handling) is about twice the server's, so one client thread would be the
+ * measurement's bottleneck: --threads runs several loops, each with its own
+ * multi handle and its share of the connections.
+ *
+ *   keyburst-httpload --url URL --users FILE [--concurrency N] [--threads T]
+ *                     [--requests N] [--duration S] [--warmup S] [--body FILE]
  *                     [--content-type T] [--cacert PEM] [--json]
  *   keyburst-httpload --make-users ROSTER.csv   (username:password lines)
  *
@@ -23,6 +29,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <openssl/evp.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -134,7 +141,7 @@ static size_t on_header(char *p, size_t sz, size_t n, void *arg)
 static double cpu_s(void)
 {
 	struct rusage ru;
-	getrusage(RUSAGE_SELF, &ru);
+	getrusage(RUSAGE_THREAD, &ru);
 	return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
 	       (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
 }
@@ -241,6 +248,7 @@ static void usage(FILE *out)
 		"  --url URL            e.g. http://127.0.0.1:8080/mbms/v1/msk\n"
 		"  --users FILE         username:password lines (B-TID:base64(MRK))\n"
 		"  --concurrency N      easy handles (keep-alive connections) at once (64)\n"
+		"  --threads T          client threads sharing them (1)\n"
 		"  --requests N         stop after N requests (default: --duration only)\n"
 		"  --duration S         measured seconds (10)\n"
 		"  --warmup S           seconds before measuring: first 401s, SA creation (2)\n"
@@ -275,96 +283,40 @@ static void conn_setup(struct conn *c, const char *url, const char *body, size_t
 	c->n401 = 0;
 }
 
-int main(int argc, char **argv)
+/* One client thread: its own multi handle and epoll set over
+ * conns[0..n). The measured window starts at the first completion after
+ * the warm-up and lasts `duration`. */
+struct worker {
+	pthread_t tid;
+	struct conn *conns;
+	unsigned n;
+	const char *url, *body, *cacert;
+	size_t body_len;
+	struct curl_slist *hdrs;
+	double warmup, duration;
+	uint64_t max_req;
+	int rc;
+	/* results over the measured window */
+	struct stats st;
+	double elapsed, cpu;
+};
+
+static void *worker_run(void *arg)
 {
-	static const struct option opts[] = {
-		{"url", required_argument, NULL, 'u'},
-		{"users", required_argument, NULL, 'U'},
-		{"concurrency", required_argument, NULL, 'c'},
-		{"requests", required_argument, NULL, 'n'},
-		{"duration", required_argument, NULL, 'd'},
-		{"warmup", required_argument, NULL, 'w'},
-		{"body", required_argument, NULL, 'b'},
-		{"content-type", required_argument, NULL, 't'},
-		{"cacert", required_argument, NULL, 'C'},
-		{"json", no_argument, NULL, 'j'},
-		{"make-users", required_argument, NULL, 'm'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
-	};
-	const char *url = NULL, *users_path = NULL, *body_path = NULL, *cacert = NULL;
-	const char *ctype = "application/mbms-msk+xml";
-	unsigned conc = 64;
-	uint64_t max_req = 0;
-	double duration = 10, warmup = 2;
-	bool json = false;
-	int o;
-	while ((o = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (o) {
-		case 'u':
-			url = optarg;
-			break;
-		case 'U':
-			users_path = optarg;
-			break;
-		case 'c':
-			conc = (unsigned)strtoul(optarg, NULL, 10);
-			break;
-		case 'n':
-			max_req = strtoull(optarg, NULL, 10);
-			break;
-		case 'd':
-			duration = strtod(optarg, NULL);
-			break;
-		case 'w':
-			warmup = strtod(optarg, NULL);
-			break;
-		case 'b':
-			body_path = optarg;
-			break;
-		case 't':
-			ctype = optarg;
-			break;
-		case 'C':
-			cacert = optarg;
-			break;
-		case 'j':
-			json = true;
-			break;
-		case 'm':
-			return make_users(optarg);
-		case 'h':
-			usage(stdout);
-			return 0;
-		default:
-			usage(stderr);
-			return 2;
-		}
-	}
-	if (url == NULL || users_path == NULL || conc == 0 || conc > 10000 || duration <= 0) {
-		usage(stderr);
-		return 2;
-	}
-	size_t n_users = 0, body_len = strlen(DEFAULT_BODY);
-	char *users_text = NULL;
-	struct user *users = load_users(users_path, &n_users, &users_text);
-	char *body = body_path != NULL ? slurp(body_path, &body_len) : strdup(DEFAULT_BODY);
-	if (users == NULL || body == NULL)
-		return 1;
-	if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0)
-		return 1;
-	char cth[256];
-	snprintf(cth, sizeof(cth), "Content-Type: %s", ctype);
-	/* no "Expect: 100-continue": one round trip per request */
-	struct curl_slist *hdrs = curl_slist_append(NULL, cth);
-	hdrs = curl_slist_append(hdrs, "Expect:");
+	struct worker *w = arg;
+	struct conn *conns = w->conns;
+	unsigned conc = w->n;
+	double duration = w->duration, warmup = w->warmup;
+	uint64_t max_req = w->max_req;
+	w->rc = 1;
 	CURLM *m = curl_multi_init();
-	struct conn *conns = calloc(conc, sizeof(*conns));
-	if (m == NULL || conns == NULL || hdrs == NULL)
-		return 1;
+	if (m == NULL)
+		return NULL;
 	struct loop lp = {.m = m, .ep = epoll_create1(EPOLL_CLOEXEC), .timeout_ms = -1};
-	if (lp.ep < 0)
-		return 1;
+	if (lp.ep < 0) {
+		curl_multi_cleanup(m);
+		return NULL;
+	}
 	curl_multi_setopt(m, CURLMOPT_SOCKETFUNCTION, on_socket);
 	curl_multi_setopt(m, CURLMOPT_SOCKETDATA, &lp);
 	curl_multi_setopt(m, CURLMOPT_TIMERFUNCTION, on_timer);
@@ -374,13 +326,11 @@ int main(int argc, char **argv)
 	for (unsigned i = 0; i < conc; i++) {
 		conns[i].h = curl_easy_init();
 		if (conns[i].h == NULL)
-			return 1;
-		conns[i].u = &users[i % n_users];
+			return NULL;
 		curl_easy_setopt(conns[i].h, CURLOPT_PRIVATE, &conns[i]);
-		conn_setup(&conns[i], url, body, body_len, hdrs, cacert);
+		conn_setup(&conns[i], w->url, w->body, w->body_len, w->hdrs, w->cacert);
 		curl_multi_add_handle(m, conns[i].h);
 	}
-
 	struct stats st = {0}, at_start = {0};
 	double t0 = now_s(), t_measure = t0 + warmup, t_end = t_measure + duration;
 	bool measuring = warmup <= 0, stopping = false;
@@ -437,19 +387,162 @@ int main(int argc, char **argv)
 			curl_multi_add_handle(m, msg->easy_handle);
 		}
 	}
-	double elapsed = now_s() - t_measure, cpu = cpu_s() - cpu0;
-	uint64_t ok = st.ok - at_start.ok, done = st.done - at_start.done;
-	uint64_t failed = st.failed - at_start.failed;
-	uint64_t r401 = st.unauth_roundtrips - at_start.unauth_roundtrips;
+	w->elapsed = now_s() - t_measure;
+	w->cpu = cpu_s() - cpu0;
+	w->st.done = st.done - at_start.done;
+	w->st.ok = st.ok - at_start.ok;
+	w->st.failed = st.failed - at_start.failed;
+	w->st.unauth_roundtrips = st.unauth_roundtrips - at_start.unauth_roundtrips;
+	for (int i = 0; i < 6; i++)
+		w->st.codes[i] = st.codes[i];
+	for (unsigned i = 0; i < conc; i++)
+		curl_easy_cleanup(conns[i].h);
+	curl_multi_cleanup(m);
+	close(lp.ep);
+	w->rc = 0;
+	return NULL;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"url", required_argument, NULL, 'u'},
+		{"users", required_argument, NULL, 'U'},
+		{"concurrency", required_argument, NULL, 'c'},
+		{"threads", required_argument, NULL, 'T'},
+		{"requests", required_argument, NULL, 'n'},
+		{"duration", required_argument, NULL, 'd'},
+		{"warmup", required_argument, NULL, 'w'},
+		{"body", required_argument, NULL, 'b'},
+		{"content-type", required_argument, NULL, 't'},
+		{"cacert", required_argument, NULL, 'C'},
+		{"json", no_argument, NULL, 'j'},
+		{"make-users", required_argument, NULL, 'm'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	const char *url = NULL, *users_path = NULL, *body_path = NULL, *cacert = NULL;
+	const char *ctype = "application/mbms-msk+xml";
+	unsigned conc = 64, threads = 1;
+	uint64_t max_req = 0;
+	double duration = 10, warmup = 2;
+	bool json = false;
+	int o;
+	while ((o = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (o) {
+		case 'u':
+			url = optarg;
+			break;
+		case 'U':
+			users_path = optarg;
+			break;
+		case 'c':
+			conc = (unsigned)strtoul(optarg, NULL, 10);
+			break;
+		case 'T':
+			threads = (unsigned)strtoul(optarg, NULL, 10);
+			break;
+		case 'n':
+			max_req = strtoull(optarg, NULL, 10);
+			break;
+		case 'd':
+			duration = strtod(optarg, NULL);
+			break;
+		case 'w':
+			warmup = strtod(optarg, NULL);
+			break;
+		case 'b':
+			body_path = optarg;
+			break;
+		case 't':
+			ctype = optarg;
+			break;
+		case 'C':
+			cacert = optarg;
+			break;
+		case 'j':
+			json = true;
+			break;
+		case 'm':
+			return make_users(optarg);
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (url == NULL || users_path == NULL || conc == 0 || conc > 10000 || duration <= 0 ||
+	    threads == 0 || threads > conc) {
+		usage(stderr);
+		return 2;
+	}
+	size_t n_users = 0, body_len = strlen(DEFAULT_BODY);
+	char *users_text = NULL;
+	struct user *users = load_users(users_path, &n_users, &users_text);
+	char *body = body_path != NULL ? slurp(body_path, &body_len) : strdup(DEFAULT_BODY);
+	if (users == NULL || body == NULL)
+		return 1;
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0)
+		return 1;
+	char cth[256];
+	snprintf(cth, sizeof(cth), "Content-Type: %s", ctype);
+	/* no "Expect: 100-continue": one round trip per request */
+	struct curl_slist *hdrs = curl_slist_append(NULL, cth);
+	hdrs = curl_slist_append(hdrs, "Expect:");
+	struct conn *conns = calloc(conc, sizeof(*conns));
+	struct worker *ws = calloc(threads, sizeof(*ws));
+	if (conns == NULL || ws == NULL || hdrs == NULL)
+		return 1;
+	for (unsigned i = 0; i < conc; i++)
+		conns[i].u = &users[i % n_users];
+	for (unsigned t = 0, first = 0; t < threads; t++) {
+		struct worker *w = &ws[t];
+		unsigned n = conc / threads + (t < conc % threads ? 1 : 0);
+		*w = (struct worker){.conns = conns + first,
+				     .n = n,
+				     .url = url,
+				     .body = body,
+				     .cacert = cacert,
+				     .body_len = body_len,
+				     .hdrs = hdrs,
+				     .warmup = warmup,
+				     .duration = duration,
+				     .max_req =
+					     max_req != 0 ? (max_req + threads - 1) / threads : 0};
+		first += n;
+		if (pthread_create(&w->tid, NULL, worker_run, w) != 0)
+			return 1;
+	}
+	struct stats st = {0};
+	double elapsed = 0, cpu = 0;
+	int wrc = 0;
+	for (unsigned t = 0; t < threads; t++) {
+		struct worker *w = &ws[t];
+		pthread_join(w->tid, NULL);
+		wrc |= w->rc;
+		st.done += w->st.done;
+		st.ok += w->st.ok;
+		st.failed += w->st.failed;
+		st.unauth_roundtrips += w->st.unauth_roundtrips;
+		for (int i = 0; i < 6; i++)
+			st.codes[i] += w->st.codes[i];
+		elapsed += w->elapsed / threads; /* the windows nearly coincide */
+		cpu += w->cpu;
+	}
+	if (wrc != 0)
+		return 1;
+	uint64_t ok = st.ok, done = st.done, failed = st.failed, r401 = st.unauth_roundtrips;
 	double rate = elapsed > 0 ? (double)ok / elapsed : 0;
 	double cpu_us = done != 0 ? cpu * 1e6 / (double)done : 0;
 	if (json)
 		printf("{\"authenticated_rps\":%.0f,\"ok\":%llu,\"requests\":%llu,\"failed\":%llu,"
 		       "\"unauthorized_roundtrips\":%llu,\"seconds\":%.3f,\"concurrency\":%u,"
-		       "\"users\":%zu,\"client_cpu_us_per_request\":%.1f}\n",
+		       "\"users\":%zu,\"threads\":%u,\"client_cpu_us_per_request\":%.1f}\n",
 		       rate, (unsigned long long)ok, (unsigned long long)done,
 		       (unsigned long long)failed, (unsigned long long)r401, elapsed, conc, n_users,
-		       cpu_us);
+		       threads, cpu_us);
 	else
 		printf("authenticated requests/s: %.0f\n"
 		       "  %llu ok of %llu requests in %.3f s, %llu failed, %llu 401 round trips\n"
@@ -460,11 +553,8 @@ int main(int argc, char **argv)
 		       (unsigned long long)failed, (unsigned long long)r401, cpu_us, conc, n_users,
 		       (unsigned long long)st.codes[2], (unsigned long long)st.codes[4],
 		       (unsigned long long)st.codes[5], (unsigned long long)st.codes[0]);
-	for (unsigned i = 0; i < conc; i++)
-		curl_easy_cleanup(conns[i].h);
-	curl_multi_cleanup(m);
-	close(lp.ep);
 	curl_slist_free_all(hdrs);
+	free(ws);
 	free(conns);
 	free(body);
 	free(users);

@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "digest/digest.h"
 #include "gba/gba.h"
 #include "records.h"
 
@@ -72,5 +73,34 @@ int kb_bootstrap_from_record(const struct kb_rec_bootstrap *rec, const char *bti
  * BM-SC may use a MUK beyond the Ks_NAF lifetime for the first message of a
  * solicited pull only, so that use passes for_solicited_pull = true. */
 bool kb_bootstrap_usable(const struct kb_bootstrap *b, int64_t now, bool for_solicited_pull);
+
+/* ---- Per-thread cache of recent lookups --------------------------------
+ * A lookup costs a store read and a key derivation (and the Digest HA1 a
+ * hash); a UE sends several requests in a row, so each thread keeps its
+ * recent successful lookups: bounded (KB_KS_CACHE_SETS x KB_KS_CACHE_WAYS
+ * entries, least recently used evicted), each valid for KB_KS_CACHE_TTL
+ * seconds, never past the bootstrap's expiry, and dropped by
+ * kb_ks_cache_invalidate. Keys are wiped on eviction and at thread exit.
+ * A store change reaches a thread's cache within KB_KS_CACHE_TTL seconds,
+ * or at once if the writer calls kb_ks_cache_invalidate. */
+#define KB_KS_CACHE_SETS 128
+#define KB_KS_CACHE_WAYS 4
+#define KB_KS_CACHE_TTL 2
+
+/* A hit: true, *out filled; if ha1_hex is not NULL and the HA1 of alg was
+ * cached, it is copied there (KB_DIGEST_HEX_MAX), else ha1_hex[0] = NUL.
+ * An entry past its TTL or its bootstrap's expiry is wiped: a miss. */
+bool kb_ks_cache_get(const char *btid, int64_t now, struct kb_bootstrap *out,
+		     enum kb_digest_alg alg, char *ha1_hex);
+/* Remember a usable bootstrap (an expired one is not cached). */
+void kb_ks_cache_put(const struct kb_bootstrap *b, int64_t now);
+/* Attach the HA1 of alg to btid's entry, if the thread has one. */
+void kb_ks_cache_put_ha1(const char *btid, enum kb_digest_alg alg, const char *ha1_hex);
+/* Every thread's entries become misses (their keys are wiped on the next
+ * access or eviction): call after a bootstrap record changes or goes, or a
+ * UE deregisters. */
+void kb_ks_cache_invalidate(void);
+/* Wipe this thread's entries now (tests, shutdown). */
+void kb_ks_cache_clear(void);
 
 #endif

@@ -35,26 +35,38 @@ static _Thread_local struct {
 	struct kb_bootstrap b;
 } tl;
 
+/* The thread's lookup cache (keysource.h) first: a hit skips the store
+ * read, the MRK derivation and the HA1 hash. Expiry is checked on every
+ * request either way. */
 static int digest_lookup(void *ctx, const char *username, bool userhash, enum kb_digest_alg alg,
 			 const char *realm, struct kb_digest_secret *secret)
 {
 	struct kb_ctl *c = ctx;
-	(void)alg;
-	(void)realm;
+	int64_t now = kb_ctl_now();
 	kb_bootstrap_wipe(&tl.b);
 	tl.have = false;
 	tl.reason = -1;
 	if (userhash)
 		return -1; /* not offered */
-	if (kb_ctl_lookup(c, username, &tl.b) != KB_KS_FOUND)
+	bool hit = kb_ks_cache_get(username, now, &tl.b, alg, secret->ha1);
+	if (!hit && kb_ctl_lookup(c, username, &tl.b) != KB_KS_FOUND)
 		return -1;
-	if (!kb_bootstrap_usable(&tl.b, kb_ctl_now(), false)) {
+	if (!kb_bootstrap_usable(&tl.b, now, false)) {
 		tl.reason = KB_AUTH_EXPIRED;
 		kb_bootstrap_wipe(&tl.b);
 		return -1;
 	}
-	/* password = base64(MRK): 44 characters */
-	EVP_EncodeBlock((unsigned char *)secret->password, tl.b.mrk, sizeof(tl.b.mrk));
+	if (!hit)
+		kb_ks_cache_put(&tl.b, now);
+	if (secret->ha1[0] == '\0') {
+		/* password = base64(MRK): 44 characters; the server accepts the
+		 * HA1 in its place, which is what the cache keeps */
+		EVP_EncodeBlock((unsigned char *)secret->password, tl.b.mrk, sizeof(tl.b.mrk));
+		if (kb_digest_ha1(alg, username, realm, secret->password, secret->ha1) == 0)
+			kb_ks_cache_put_ha1(username, alg, secret->ha1);
+		else
+			secret->ha1[0] = '\0';
+	}
 	tl.have = true;
 	return 0;
 }
@@ -89,6 +101,8 @@ struct kb_digest_server *kb_ctl_digest_new(struct kb_ctl *c, char *err, size_t e
 		.lookup = digest_lookup,
 		.lookup_ctx = c,
 	};
+	/* cached HA1s depend on the realm, cached keys on the store */
+	kb_ks_cache_invalidate();
 	return kb_digest_server_new(&dc, err, errlen);
 }
 
@@ -187,6 +201,8 @@ static enum MHD_Result do_registration(struct kb_ctl *c, struct MHD_Connection *
 		}
 		if (dereg) {
 			rc = c->st->ops->del(c->st, KB_ST_REG, key, kl);
+			if (rc == 0)
+				kb_ks_cache_invalidate(); /* no credentials outlive it */
 			codes[i] = rc == 0                   ? KB_ST_OK
 				   : rc == KB_STORE_NOTFOUND ? KB_ST_NOT_FOUND
 							     : KB_ST_INTERNAL;

@@ -3,26 +3,105 @@
  * input of another H() (the -sess HA1, auth-int's H(body)). */
 #include "digest/digest.h"
 
+#include "digest_internal.h"
 #include "util/hex.h"
 #include "util/secret.h"
 
 #include <openssl/evp.h>
+#include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+
+/* The hash functions behind the algorithms: fetched once (an implicit
+ * fetch through EVP_sha256() & co. costs a locked lookup per EVP init). */
+enum hash { H_MD5, H_SHA256, H_SHA512_256, H_COUNT };
+
+static const struct {
+	const char *fetch_name;
+	const EVP_MD *(*legacy)(void); /* if the fetch fails */
+	size_t size;
+} hashes[H_COUNT] = {
+	[H_MD5] = {"MD5", EVP_md5, 16},
+	[H_SHA256] = {"SHA2-256", EVP_sha256, 32},
+	[H_SHA512_256] = {"SHA2-512/256", EVP_sha512_256, 32},
+};
 
 /* One row per algorithm: the table replaces six near-identical functions. */
 static const struct {
 	const char *name;
-	const EVP_MD *(*md)(void);
+	enum hash h;
 	bool sess;
 } algs[KB_DIGEST_ALG_COUNT] = {
-	[KB_DIGEST_MD5] = {"MD5", EVP_md5, false},
-	[KB_DIGEST_MD5_SESS] = {"MD5-sess", EVP_md5, true},
-	[KB_DIGEST_SHA256] = {"SHA-256", EVP_sha256, false},
-	[KB_DIGEST_SHA256_SESS] = {"SHA-256-sess", EVP_sha256, true},
-	[KB_DIGEST_SHA512_256] = {"SHA-512-256", EVP_sha512_256, false},
-	[KB_DIGEST_SHA512_256_SESS] = {"SHA-512-256-sess", EVP_sha512_256, true},
+	[KB_DIGEST_MD5] = {"MD5", H_MD5, false},
+	[KB_DIGEST_MD5_SESS] = {"MD5-sess", H_MD5, true},
+	[KB_DIGEST_SHA256] = {"SHA-256", H_SHA256, false},
+	[KB_DIGEST_SHA256_SESS] = {"SHA-256-sess", H_SHA256, true},
+	[KB_DIGEST_SHA512_256] = {"SHA-512-256", H_SHA512_256, false},
+	[KB_DIGEST_SHA512_256_SESS] = {"SHA-512-256-sess", H_SHA512_256, true},
 };
+
+static pthread_once_t fetch_once = PTHREAD_ONCE_INIT;
+static const EVP_MD *fetched_md[H_COUNT];
+static EVP_MAC *fetched_hmac;
+static pthread_key_t tls_key;
+static bool tls_key_ok;
+
+static void tls_free(void *p)
+{
+	struct kb_digest_tls *t = p;
+	EVP_MD_CTX_free(t->md);
+	EVP_MAC_CTX_free(t->mac); /* cleanses the keyed HMAC state */
+	free(t);
+}
+
+/* Kept for the life of the process: never freed, so no thread can see one
+ * disappear. */
+static void fetch_all(void)
+{
+	for (int i = 0; i < H_COUNT; i++) {
+		const EVP_MD *md = EVP_MD_fetch(NULL, hashes[i].fetch_name, NULL);
+		fetched_md[i] = md != NULL ? md : hashes[i].legacy();
+	}
+	fetched_hmac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+	tls_key_ok = pthread_key_create(&tls_key, tls_free) == 0;
+}
+
+const EVP_MD *kb_digest_md(enum kb_digest_alg alg)
+{
+	if ((unsigned)alg >= KB_DIGEST_ALG_COUNT)
+		return NULL;
+	pthread_once(&fetch_once, fetch_all);
+	return fetched_md[algs[alg].h];
+}
+
+EVP_MAC *kb_digest_hmac(void)
+{
+	pthread_once(&fetch_once, fetch_all);
+	return fetched_hmac;
+}
+
+static _Thread_local struct kb_digest_tls *tls;
+
+struct kb_digest_tls *kb_digest_tls(void)
+{
+	if (tls != NULL)
+		return tls;
+	pthread_once(&fetch_once, fetch_all);
+	if (!tls_key_ok)
+		return NULL;
+	struct kb_digest_tls *t = calloc(1, sizeof(*t));
+	if (t == NULL)
+		return NULL;
+	t->md = EVP_MD_CTX_new();
+	if (t->md == NULL || pthread_setspecific(tls_key, t) != 0) {
+		EVP_MD_CTX_free(t->md);
+		free(t);
+		return NULL;
+	}
+	tls = t;
+	return t;
+}
 
 static bool alg_ok(enum kb_digest_alg alg)
 {
@@ -47,7 +126,7 @@ int kb_digest_alg_parse(const char *name, enum kb_digest_alg *alg)
 
 size_t kb_digest_hex_len(enum kb_digest_alg alg)
 {
-	return alg_ok(alg) ? 2 * (size_t)EVP_MD_get_size(algs[alg].md()) : 0;
+	return alg_ok(alg) ? 2 * hashes[algs[alg].h].size : 0;
 }
 
 const char *kb_digest_qop_name(enum kb_digest_qop qop)
@@ -87,8 +166,11 @@ static int hash_join(enum kb_digest_alg alg, const struct part *parts, size_t n,
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned int mdlen = 0;
 	int rc = -1;
-	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-	if (ctx == NULL || EVP_DigestInit_ex(ctx, algs[alg].md(), NULL) != 1)
+	struct kb_digest_tls *t = kb_digest_tls();
+	EVP_MD_CTX *ctx = t != NULL ? t->md : NULL;
+	/* the thread's context: re-initialised for the same algorithm, it
+	 * keeps its provider state instead of allocating a new one */
+	if (ctx == NULL || EVP_DigestInit_ex2(ctx, kb_digest_md(alg), NULL) != 1)
 		goto out;
 	for (size_t i = 0; i < n; i++) {
 		if (i > 0 && EVP_DigestUpdate(ctx, ":", 1) != 1)
@@ -102,7 +184,6 @@ static int hash_join(enum kb_digest_alg alg, const struct part *parts, size_t n,
 	rc = 0;
 out:
 	kb_memzero(md, sizeof(md));
-	EVP_MD_CTX_free(ctx);
 	return rc;
 }
 

@@ -173,8 +173,16 @@ static int append(char *buf, size_t cap, const char *name, const char *value, bo
 		need += quote && (*v == '"' || *v == '\\') ? 2 : 1;
 	if (len + need + 1 > cap)
 		return -1;
+	/* memcpy, not sprintf: this runs several times per answered request */
 	char *o = buf + len;
-	o += sprintf(o, "%s%s=%s", sep, name, quote ? "\"" : "");
+	size_t sl = strlen(sep), nl = strlen(name);
+	memcpy(o, sep, sl);
+	o += sl;
+	memcpy(o, name, nl);
+	o += nl;
+	*o++ = '=';
+	if (quote)
+		*o++ = '"';
 	for (const char *v = value; *v != '\0'; v++) {
 		if (quote && (*v == '"' || *v == '\\'))
 			*o++ = '\\';

@@ -10,14 +10,16 @@
  * process that shared the configured key. */
 #include "digest/digest.h"
 
+#include "digest_internal.h"
 #include "util/be.h"
 #include "util/secret.h"
 
 #include <ctype.h>
+#include <openssl/core_names.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
 #include <openssl/rand.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,6 +53,7 @@ struct kb_digest_server {
 	void *lookup_ctx;
 	kb_digest_clock_fn clock;
 	void *clock_ctx;
+	uint64_t id; /* names this server's key in the per-thread MAC contexts */
 
 	pthread_mutex_t lock; /* guards cursor and slots */
 	uint32_t cursor;
@@ -164,6 +167,8 @@ struct kb_digest_server *kb_digest_server_new(const struct kb_digest_server_conf
 		goto fail;
 	if (pthread_mutex_init(&srv->lock, NULL) != 0)
 		goto fail_slots;
+	static atomic_uint_fast64_t next_id;
+	srv->id = atomic_fetch_add(&next_id, 1) + 1;
 	return srv;
 
 fail_slots:
@@ -184,13 +189,42 @@ void kb_digest_server_free(struct kb_digest_server *srv)
 	free(srv);
 }
 
+/* The thread's HMAC context keyed for srv: keyed once per thread (and
+ * again only if the thread serves another server), then re-initialised
+ * with the key it holds. */
+static EVP_MAC_CTX *nonce_mac_ctx(const struct kb_digest_server *srv)
+{
+	struct kb_digest_tls *t = kb_digest_tls();
+	EVP_MAC *hmac = kb_digest_hmac();
+	if (t == NULL || hmac == NULL)
+		return NULL;
+	if (t->mac != NULL && t->mac_owner == srv->id)
+		return EVP_MAC_init(t->mac, NULL, 0, NULL) == 1 ? t->mac : NULL;
+	EVP_MAC_CTX_free(t->mac);
+	t->mac_owner = 0;
+	t->mac = EVP_MAC_CTX_new(hmac);
+	if (t->mac == NULL)
+		return NULL;
+	char digest[] = "SHA2-256";
+	OSSL_PARAM p[] = {
+		OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0),
+		OSSL_PARAM_construct_end(),
+	};
+	if (EVP_MAC_init(t->mac, srv->key, srv->key_len, p) != 1)
+		return NULL;
+	t->mac_owner = srv->id;
+	return t->mac;
+}
+
 static int nonce_mac(const struct kb_digest_server *srv, const uint8_t *raw, uint8_t *mac)
 {
-	uint8_t msg[sizeof(MAC_LABEL) - 1 + NONCE_SIGNED], md[EVP_MAX_MD_SIZE];
-	unsigned int mdlen = 0;
-	memcpy(msg, MAC_LABEL, sizeof(MAC_LABEL) - 1);
-	memcpy(msg + sizeof(MAC_LABEL) - 1, raw, NONCE_SIGNED);
-	if (HMAC(EVP_sha256(), srv->key, (int)srv->key_len, msg, sizeof(msg), md, &mdlen) == NULL)
+	uint8_t md[EVP_MAX_MD_SIZE];
+	size_t mdlen = 0;
+	EVP_MAC_CTX *ctx = nonce_mac_ctx(srv);
+	if (ctx == NULL ||
+	    EVP_MAC_update(ctx, (const uint8_t *)MAC_LABEL, sizeof(MAC_LABEL) - 1) != 1 ||
+	    EVP_MAC_update(ctx, raw, NONCE_SIGNED) != 1 ||
+	    EVP_MAC_final(ctx, md, &mdlen, sizeof(md)) != 1 || mdlen < NONCE_MAC)
 		return -1;
 	memcpy(mac, md, NONCE_MAC);
 	return 0;
@@ -302,6 +336,14 @@ static enum kb_digest_result verdict(struct kb_digest_verdict *v, enum kb_digest
 	return r;
 }
 
+/* snprintf(dst, cap, "%s", src) without the format parsing (hot path) */
+static void copy_str(char *dst, size_t cap, const char *src)
+{
+	size_t n = strnlen(src, cap - 1);
+	memcpy(dst, src, n);
+	dst[n] = '\0';
+}
+
 static const enum kb_digest_field required[] = {KB_DF_USERNAME, KB_DF_REALM, KB_DF_NONCE, KB_DF_URI,
 						KB_DF_RESPONSE};
 
@@ -314,7 +356,7 @@ static enum kb_digest_result check_params(const struct kb_digest_server *srv,
 	for (size_t i = 0; i < sizeof(required) / sizeof(required[0]); i++)
 		if (kb_digest_get(f, required[i]) == NULL)
 			return verdict(v, KB_DIGEST_MALFORMED, "a required parameter is missing");
-	snprintf(v->username, sizeof(v->username), "%s", kb_digest_get(f, KB_DF_USERNAME));
+	copy_str(v->username, sizeof(v->username), kb_digest_get(f, KB_DF_USERNAME));
 	if (strcmp(kb_digest_get(f, KB_DF_REALM), srv->realm) != 0)
 		return verdict(v, KB_DIGEST_WRONG_REALM, NULL);
 
@@ -340,9 +382,9 @@ static enum kb_digest_result check_params(const struct kb_digest_server *srv,
 		return verdict(v, KB_DIGEST_WRONG_URI, NULL);
 
 	memcpy(v->priv.nc, nc, 9);
-	snprintf(v->priv.cnonce, sizeof(v->priv.cnonce), "%s", cnonce);
-	snprintf(v->priv.nonce, sizeof(v->priv.nonce), "%s", kb_digest_get(f, KB_DF_NONCE));
-	snprintf(v->priv.uri, sizeof(v->priv.uri), "%s", kb_digest_get(f, KB_DF_URI));
+	copy_str(v->priv.cnonce, sizeof(v->priv.cnonce), cnonce);
+	copy_str(v->priv.nonce, sizeof(v->priv.nonce), kb_digest_get(f, KB_DF_NONCE));
+	copy_str(v->priv.uri, sizeof(v->priv.uri), kb_digest_get(f, KB_DF_URI));
 	return KB_DIGEST_OK;
 }
 
@@ -350,12 +392,12 @@ static enum kb_digest_result check_params(const struct kb_digest_server *srv,
 static enum kb_digest_result load_ha1(const struct kb_digest_server *srv,
 				      const struct kb_digest_fields *f, struct kb_digest_verdict *v)
 {
-	struct kb_digest_secret *s = calloc(1, sizeof(*s));
+	/* on the stack (under 1 KB), zeroed for the callback, wiped at the end */
+	struct kb_digest_secret sec, *s = &sec;
 	enum kb_digest_result r = KB_DIGEST_OK;
 	const char *uh = kb_digest_get(f, KB_DF_USERHASH);
 	bool userhash = uh != NULL && strcasecmp(uh, "true") == 0;
-	if (s == NULL)
-		return verdict(v, KB_DIGEST_UNKNOWN_USER, "out of memory");
+	memset(s, 0, sizeof(*s));
 	if (srv->lookup(srv->lookup_ctx, v->username, userhash, v->priv.alg, srv->realm, s) != 0) {
 		r = verdict(v, KB_DIGEST_UNKNOWN_USER, NULL);
 		goto out;
@@ -385,7 +427,6 @@ static enum kb_digest_result load_ha1(const struct kb_digest_server *srv,
 	}
 out:
 	kb_memzero(s, sizeof(*s));
-	free(s);
 	return r;
 }
 
@@ -428,14 +469,13 @@ enum kb_digest_result kb_digest_server_verify(struct kb_digest_server *srv,
 	char expect[KB_DIGEST_HEX_MAX];
 	uint8_t raw[NONCE_RAW];
 	enum kb_digest_result r;
-	struct kb_digest_fields *f = NULL;
+	/* 8 KB on the stack, never zeroed: the parser sets `present` and
+	 * kb_digest_get reads only the values it marks */
+	struct kb_digest_fields fields, *f = &fields;
 
 	memset(v, 0, sizeof(*v));
 	if (req->authorization == NULL)
 		return verdict(v, KB_DIGEST_MISSING, NULL);
-	f = malloc(sizeof(*f));
-	if (f == NULL)
-		return verdict(v, KB_DIGEST_MALFORMED, "out of memory");
 	if (kb_digest_parse(req->authorization, req->authorization_len, f, v->detail,
 			    sizeof(v->detail)) != 0) {
 		r = verdict(v, KB_DIGEST_MALFORMED, NULL);
@@ -502,6 +542,5 @@ out:
 	if (r != KB_DIGEST_OK)
 		kb_digest_verdict_wipe(v);
 	kb_memzero(expect, sizeof(expect));
-	free(f);
 	return r;
 }

@@ -178,4 +178,23 @@ if KEYBURST_ADMIN_TOKEN= $KEYBURST admin --url $ADM stats 2>/dev/null; then fail
 pass "CLI refuses to run without a token"
 if $KEYBURST admin --url $ADM --token wrong-token stats 2>/dev/null; then fail "CLI with a wrong token"; fi
 pass "CLI reports a refused token"
+# --- a cached bootstrap still expires: the UE listener caches credentials
+# per thread for a few seconds, so a UE keeps one connection (one server
+# thread) and asks every 0.5 s across its bootstrap's 2 s lifetime: once
+# refused it must stay refused, and the refusals count as "expired" ---
+BTID_SHORT='AQEBAQEBAQEBAQEBAQEBAQ==@bsf.example.org'
+expect_eq "provision a 2 s bootstrap" "$(code -H "Authorization: Bearer $TOK" -d "[
+ {\"btid\":\"$BTID_SHORT\",\"impi\":\"ue1@ims.example.org\",\"mode\":\"GBA_U\",\"ks_ext_naf\":\"$KSE\",\"ks_int_naf\":\"$KSI\",\"lifetime\":2}]" \
+	$ADM/v1/bootstraps)" 201
+U=$UE/mbms/v1/msk
+curl -s --rate 120/m --digest -u "$BTID_SHORT:$PW" --data-binary @msk.xml -H "$MSKCT" \
+	-w '%{http_code} %{num_connects}\n' -o /dev/null -o /dev/null -o /dev/null -o /dev/null \
+	-o /dev/null -o /dev/null -o /dev/null -o /dev/null $U $U $U $U $U $U $U $U >short.txt
+tr '\n' ' ' <short.txt | grep -Eq '^(200 [01] )+(401 [01] )+$' ||
+	fail "short-lived B-TID: want 200s then only 401s, got: $(tr '\n' ' ' <short.txt)"
+pass "short-lived B-TID: accepted, then refused once expired ($(tr '\n' ' ' <short.txt | tr -s ' '))"
+curl -s $ADM/metrics >metrics.txt
+N401=$(grep -c '^401' short.txt)
+expect_grep "metrics: the expired refusals counted" \
+	"kb_auth_failures_total{reason=\"expired\"} $((1 + N401))" metrics.txt
 echo "all control-plane HTTP checks passed"
