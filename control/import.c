@@ -289,8 +289,9 @@ static void roster_row(struct kb_import *im, const char *line, size_t len)
 	r->addr.port = row.port;
 	memcpy(r->muk, row.muk, sizeof(r->muk));
 	memcpy(r->rand, im->rands + im->n * KB_MIKEY_RAND_LEN, KB_MIKEY_RAND_LEN);
-	snprintf(r->impi, sizeof(r->impi), "%s", row.impi);
-	snprintf(r->btid, sizeof(r->btid), "%s", row.b_tid);
+	/* lengths checked above */
+	memcpy(r->impi, row.impi, strlen(row.impi) + 1);
+	memcpy(r->btid, row.b_tid, strlen(row.b_tid) + 1);
 	r->boot_ok = kb_gba_btid_parse(row.b_tid, r->boot_rand, NULL, 0, perr, sizeof(perr)) == 0;
 	im->n++;
 	/* wake the workers every few rows, not every row */

@@ -108,8 +108,12 @@ int kb_ctl_ensure_sa(struct kb_ctl *c, const struct kb_bootstrap *b, const struc
 	memcpy(sa.muk, b->muk, sizeof(sa.muk));
 	if (RAND_bytes(sa.rand, sizeof(sa.rand)) != 1)
 		goto fail;
-	snprintf(sa.idr, sizeof(sa.idr), "%s", b->btid);
-	snprintf(sa.impi, sizeof(sa.impi), "%s", b->impi);
+	/* the idr travels in every MSK message: refuse what the SA cannot hold
+	 * rather than send a truncated identity the UE's MAC would not match */
+	if (strlen(b->btid) >= sizeof(sa.idr) || strlen(b->impi) >= sizeof(sa.impi))
+		goto fail;
+	memcpy(sa.idr, b->btid, strlen(b->btid) + 1);
+	memcpy(sa.impi, b->impi, strlen(b->impi) + 1);
 	sa.key_group = key_group;
 	sa.addr = *addr;
 	sa.created = kb_ctl_now();
