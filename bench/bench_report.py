@@ -335,7 +335,7 @@ def report(res, md_path, png_path):
     else:
         w("`keyburstd` one-shot rollover (`--oneshot-rollover 1 --no-ack`) of a "
           f"{pl[0]['ues']}-UE roster (`keyburst roster gen --count {pl[0]['ues']} --seed 1`; key state cold in DRAM) "
-          "to `--vdev net_null0`, EAL `--no-huge -m 4096`, burst 32 (dataplane/keyburstd.conf.example). "
+          "to `--vdev net_null0,no-rx=1`, EAL `--no-huge -m 4096`, burst 32 (dataplane/keyburstd.conf.example). "
           "The rate is the daemon's own summary: messages sent / duration of the rollover (roster loading "
           "excluded); \"busy\" is per lcore, messages per second of loop time. Median over the runs.")
         w("")
@@ -353,8 +353,10 @@ def report(res, md_path, png_path):
         if any(p["lcores"] == 2 for p in pl):
             w("- The 2-lcore runs share the machine's 2 vCPUs with the main (control) lcore, which runs on CPU 0 "
               "with dataplane lcore 1: they show scaling on this VM, not on a host with a free core per lcore.")
-        w("- net_null's RX side hands the loop bursts of empty packets, which it counts and drops as "
-          "malformed: that cost is part of the measured loop, as it would be for real traffic.")
+        w("- net_null runs with `no-rx=1`: its RX side would otherwise hand the loop an endless stream of "
+          "empty frames that no real port delivers. `--no-huge` memory (a memfd without huge pages here) "
+          "makes every cold record a TLB miss: `scripts/bench-pipeline` also measures with hugepages "
+          "(docs/benchmarks-e2e.md).")
     w("")
     w("The 8 M msgs/s per lcore target needs the seal alone to run at about 10 M/s; on this core the "
       f"crypto alone (`prim/seal_crypto`) does {m(runs.rate('prim/seal_crypto'))} M/s and the primitive bound is "

@@ -80,6 +80,30 @@ static int parse_bool(const char *s, bool *out)
 	return 0;
 }
 
+/* a string key into a fixed buffer: 1 taken, -1 too long */
+static int str_key(char *dst, size_t cap, const char *value)
+{
+	if (strlen(value) >= cap)
+		return -1;
+	snprintf(dst, cap, "%s", value);
+	return 1;
+}
+
+static void ptm_defaults(struct kb_ptm_svc_cfg *p)
+{
+	memset(p, 0, sizeof(*p));
+	p->mtk_port = 4359; /* PROFILE.md: MTK messages on the MIKEY port */
+	p->data_port = 5004;
+	p->rate_bps = 10000000;
+	p->rotate_ms = 600000;
+	p->repeat_ms = 1000;
+	p->lead_ms = 200;
+	p->counter_block = 256;
+	p->pt = 96;
+	p->ttl = 16;
+	p->srtp_max = 1200;
+}
+
 static struct kb_service_cfg *service_for(struct kb_config *c, const char *name)
 {
 	for (unsigned i = 0; i < c->n_services; i++)
@@ -91,16 +115,137 @@ static struct kb_service_cfg *service_for(struct kb_config *c, const char *name)
 	snprintf(s->name, sizeof(s->name), "%s", name);
 	s->udp_port = 4359;
 	s->ack = true;
+	ptm_defaults(&s->ptm);
 	return s;
 }
 
-/* a string key into a fixed buffer: 1 taken, -1 too long */
-static int str_key(char *dst, size_t cap, const char *value)
+/* ptm_* keys of [service NAME]: 1 taken, 0 unknown, -1 bad value. */
+static int ptm_key(struct kb_ptm_svc_cfg *p, const char *name, const char *value)
 {
-	if (strlen(value) >= cap)
+	unsigned long long u;
+	static const struct {
+		const char *name;
+		unsigned long long min, max;
+	} nums[] = {
+		{"ptm_mtk_port", 1, 65535},           {"ptm_data_port", 1, 65535},
+		{"ptm_rate_bps", 0, 400000000000ull}, {"ptm_rotate_ms", 0, 86400000ull * 365},
+		{"ptm_repeat_ms", 0, 86400000},       {"ptm_lead_ms", 0, 3600000},
+		{"ptm_counter_block", 1, 1u << 20},   {"ptm_ssrc", 0, UINT32_MAX},
+		{"ptm_payload_type", 0, 127},         {"ptm_ttl", 1, 255},
+		{"ptm_srtp_max", 64, 1472},
+	};
+	if (strcmp(name, "ptm_group") == 0) {
+		if (inet_pton(AF_INET, value, p->group) != 1 || (p->group[0] & 0xf0) != 0xe0)
+			return -1;
+		return 1;
+	}
+	for (size_t i = 0; i < sizeof(nums) / sizeof(nums[0]); i++) {
+		if (strcmp(name, nums[i].name) != 0)
+			continue;
+		if (parse_uint(value, nums[i].max, &u) != 0 || u < nums[i].min)
+			return -1;
+		switch (i) {
+		case 0:
+			p->mtk_port = (uint16_t)u;
+			break;
+		case 1:
+			p->data_port = (uint16_t)u;
+			break;
+		case 2:
+			p->rate_bps = u;
+			break;
+		case 3:
+			p->rotate_ms = u;
+			break;
+		case 4:
+			p->repeat_ms = u;
+			break;
+		case 5:
+			p->lead_ms = u;
+			break;
+		case 6:
+			p->counter_block = (uint32_t)u;
+			break;
+		case 7:
+			p->ssrc = (uint32_t)u;
+			break;
+		case 8:
+			p->pt = (uint8_t)u;
+			break;
+		case 9:
+			p->ttl = (uint8_t)u;
+			break;
+		default:
+			p->srtp_max = (uint16_t)u;
+			break;
+		}
+		return 1;
+	}
+	return 0;
+}
+
+/* [pap] keys: 1 taken, 0 unknown, -1 bad value. */
+static int pap_key(struct kb_pap_conf *k, const char *name, const char *value)
+{
+	unsigned long long u;
+	char *end;
+	if (strcmp(name, "port") == 0) {
+		if (parse_uint(value, 65535, &u) != 0)
+			return -1;
+		k->port = (uint16_t)u;
+		return 1;
+	}
+	if (strcmp(name, "addr") == 0)
+		return str_key(k->addr, sizeof(k->addr), value);
+	if (strcmp(name, "tls_cert") == 0)
+		return str_key(k->tls_cert, sizeof(k->tls_cert), value);
+	if (strcmp(name, "tls_key") == 0)
+		return str_key(k->tls_key, sizeof(k->tls_key), value);
+	if (strcmp(name, "rate") == 0 || strcmp(name, "burst") == 0) {
+		double d = strtod(value, &end);
+		if (*value == '\0' || *end != '\0' || !(d > 0) || d > 1e6)
+			return -1;
+		*(name[0] == 'r' ? &k->rate : &k->burst) = d;
+		return 1;
+	}
+	if (strcmp(name, "max_body") == 0 || strcmp(name, "max_content") == 0) {
+		if (parse_uint(value, 1ull << 32, &u) != 0 || u == 0)
+			return -1;
+		*(name[4] == 'b' ? &k->max_body : &k->max_content) = u;
+		return 1;
+	}
+	if (strcmp(name, "default_lifetime") == 0) {
+		if (parse_uint(value, 86400 * 365, &u) != 0 || u == 0)
+			return -1;
+		k->default_lifetime = (uint32_t)u;
+		return 1;
+	}
+	return 0;
+}
+
+/* [pap initiator ID] keys: password, allowed. */
+static int initiator_key(struct kb_pap_conf *k, const char *id, const char *name, const char *value)
+{
+	unsigned i;
+	if (id[0] == '\0' || strlen(id) >= sizeof(k->ini[0].id))
 		return -1;
-	snprintf(dst, cap, "%s", value);
-	return 1;
+	for (i = 0; i < k->n_initiators; i++)
+		if (strcmp(k->ini[i].id, id) == 0)
+			break;
+	if (i == k->n_initiators) {
+		if (i == KB_PAP_CONF_INITIATORS)
+			return -1;
+		k->n_initiators++;
+		snprintf(k->ini[i].id, sizeof(k->ini[i].id), "%s", id);
+		k->ini[i].allowed = true;
+	}
+	if (strcmp(name, "password") == 0)
+		return value[0] != '\0'
+			       ? str_key(k->ini[i].password, sizeof(k->ini[i].password), value)
+			       : -1;
+	if (strcmp(name, "allowed") == 0)
+		return parse_bool(value, &k->ini[i].allowed) == 0 ? 1 : -1;
+	return 0;
 }
 
 /* [control] keys: 1 taken, 0 unknown, -1 bad value. */
@@ -271,6 +416,25 @@ static int handler(void *user, const char *section, const char *name, const char
 			s->ack = b;
 			return 1;
 		}
+		int rc = ptm_key(&s->ptm, name, value);
+		if (rc < 0)
+			goto bad;
+		if (rc > 0)
+			return 1;
+	}
+	if (strcmp(section, "pap") == 0) {
+		int rc = pap_key(&c->pap, name, value);
+		if (rc < 0)
+			goto bad;
+		if (rc > 0)
+			return 1;
+	}
+	if (strncmp(section, "pap initiator ", 14) == 0) {
+		int rc = initiator_key(&c->pap, section + 14, name, value);
+		if (rc < 0)
+			goto bad;
+		if (rc > 0)
+			return 1;
 	}
 	if (strcmp(section, "control") == 0) {
 		int rc = control_key(c, name, value);
@@ -325,6 +489,28 @@ int kb_config_check(const struct kb_config *c, char *err, size_t errlen)
 		snprintf(err, errlen, "[control] tls_cert and tls_key go together");
 		return -1;
 	}
+	if (c->pap.port != 0 && !c->ctl.enabled) {
+		snprintf(err, errlen, "[pap] needs [control] (pushes live in its store)");
+		return -1;
+	}
+	if ((c->pap.tls_cert[0] == '\0') != (c->pap.tls_key[0] == '\0')) {
+		snprintf(err, errlen, "[pap] tls_cert and tls_key go together");
+		return -1;
+	}
+	for (unsigned i = 0; i < c->pap.n_initiators; i++)
+		if (c->pap.ini[i].password[0] == '\0') {
+			snprintf(err, errlen, "[pap initiator %s] needs a password",
+				 c->pap.ini[i].id);
+			return -1;
+		}
+	for (unsigned i = 0; i < c->n_services; i++) {
+		const struct kb_ptm_svc_cfg *p = &c->svc[i].ptm;
+		if (p->rotate_ms != 0 && p->lead_ms >= p->rotate_ms) {
+			snprintf(err, errlen, "service %s: ptm_lead_ms must be < ptm_rotate_ms",
+				 c->svc[i].name);
+			return -1;
+		}
+	}
 	for (unsigned i = 0; i < c->n_services; i++)
 		for (unsigned j = i + 1; j < c->n_services; j++)
 			if (c->svc[i].key_group == c->svc[j].key_group) {
@@ -341,4 +527,20 @@ const struct kb_service_cfg *kb_config_service(const struct kb_config *c, uint16
 		if (c->svc[i].key_group == key_group)
 			return &c->svc[i];
 	return NULL;
+}
+
+void kb_config_ptm(const struct kb_config *c, uint16_t key_group, struct kb_ptm_svc_cfg *out)
+{
+	const struct kb_service_cfg *s = kb_config_service(c, key_group);
+	if (s != NULL)
+		*out = s->ptm;
+	else
+		ptm_defaults(out);
+	if (out->group[0] == 0) {
+		/* administratively scoped (RFC 2365), one group per key group */
+		out->group[0] = 239;
+		out->group[1] = 192;
+		out->group[2] = (uint8_t)(key_group >> 8);
+		out->group[3] = (uint8_t)key_group;
+	}
 }

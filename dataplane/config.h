@@ -10,11 +10,46 @@
 #define KB_MAX_SERVICES 64
 #define KB_IDI_MAX 255
 
+/* PTM push of a key group's service (issue 7, docs/pap.md): where and how
+ * fast its MTK messages and SRTP content go. Keys ptm_* of [service NAME];
+ * a key group without a section gets the defaults (kb_config_ptm). */
+struct kb_ptm_svc_cfg {
+	uint8_t group[4]; /* IPv4 multicast group; 0.0.0.0 = 239.192.<key group> */
+	uint16_t mtk_port; /* MTK messages; 0 = 4359 */
+	uint16_t data_port; /* SRTP content; 0 = 5004 */
+	uint64_t rate_bps; /* content pacing in bits of frames per second; 0 = unpaced */
+	uint64_t rotate_ms, repeat_ms, lead_ms; /* MTK lifetime, resend period, announce lead */
+	uint32_t counter_block; /* MTK counters reserved per store write; 0 = 256 */
+	uint32_t ssrc; /* 0 = random per run */
+	uint8_t pt; /* RTP payload type; 0 = 96 */
+	uint8_t ttl; /* 0 = 16 */
+	uint16_t srtp_max; /* whole SRTP packet; 0 = 1200 */
+};
+
 struct kb_service_cfg {
 	char name[64];
 	uint16_t key_group;
 	uint16_t udp_port; /* our source port; acks come back to it */
 	bool ack; /* V bit: ask UEs for a verification message */
+	struct kb_ptm_svc_cfg ptm;
+};
+
+/* [pap] and [pap initiator ID]: the PAP endpoint for Push Initiators
+ * (control/pap_api.h), with [control] only. No port = no PAP listener. */
+#define KB_PAP_CONF_INITIATORS 32
+struct kb_pap_conf {
+	uint16_t port;
+	char addr[64]; /* "" = 127.0.0.1 */
+	char tls_cert[512], tls_key[512];
+	double rate, burst; /* requests per second per initiator and bucket size; 0 = 10, 20 */
+	uint64_t max_body, max_content; /* 0 = 1 MiB, max_body */
+	uint32_t default_lifetime; /* seconds; 0 = 3600 */
+	unsigned n_initiators;
+	struct {
+		char id[64];
+		char password[128];
+		bool allowed; /* on the allowlist (default yes) */
+	} ini[KB_PAP_CONF_INITIATORS];
 };
 
 /* [control]: the control plane (control/control.h) in the same process.
@@ -71,6 +106,8 @@ struct kb_config {
 	struct kb_service_cfg svc[KB_MAX_SERVICES];
 	/* [control] */
 	struct kb_control_conf ctl;
+	/* [pap], [pap initiator ID] */
+	struct kb_pap_conf pap;
 };
 
 void kb_config_defaults(struct kb_config *c);
@@ -80,6 +117,8 @@ int kb_config_load(struct kb_config *c, const char *path, char *err, size_t errl
 /* Check cross-field constraints after overrides. */
 int kb_config_check(const struct kb_config *c, char *err, size_t errlen);
 const struct kb_service_cfg *kb_config_service(const struct kb_config *c, uint16_t key_group);
+/* The PTM settings of a key group with every default filled in. */
+void kb_config_ptm(const struct kb_config *c, uint16_t key_group, struct kb_ptm_svc_cfg *out);
 int kb_parse_mac(const char *s, uint8_t mac[6]);
 
 #endif

@@ -2,11 +2,13 @@
 #include "ctl_bridge.h"
 
 #include "control/control.h"
+#include "control/pap_api.h"
 #include "counter_grant.h"
 #include "events.h"
 #include "keytable.h"
 #include "lcore.h"
 #include "log.h"
+#include "ptm_tx.h"
 #include "rollover.h"
 #include "sa.h"
 #include "util/secret.h"
@@ -29,8 +31,9 @@
 #define DIR_DELETED (1u << 31)
 
 struct ev_note {
-	uint32_t csb_id, msk_id;
+	uint32_t csb_id, msk_id; /* a push: msk_id is the push number */
 	uint8_t ok;
+	uint8_t push; /* a PTM push finished (kb_pap_api_on_*), not an MSK delivery */
 };
 
 static struct {
@@ -261,6 +264,17 @@ static int hook_post_job(void *ctx, const struct kb_ctl_job *cj)
 		break;
 	case KB_CTL_JOB_ROLLOVER:
 		rc = post_rollover(dp, cj);
+		/* PTM content of the group moves to a new MTK under this MSK; a
+		 * refused rollover is posted again, and so is this */
+		if (rc == 0) {
+			int svc = kb_service_find(dp->svc, cj->key_group);
+			if (svc >= 0 &&
+			    kb_ptm_post_msk(dp, (unsigned)svc, cj->msk_id, cj->msk) != 0) {
+				KB_LOG(WARNING, "key group %u: MSK %08x not yet handed to PTM",
+				       cj->key_group, cj->msk_id);
+				rc = -1;
+			}
+		}
 		break;
 	case KB_CTL_JOB_SOLICIT:
 		rc = kb_pull_post(dp, cj->csb_id) == 0 ? 0 : -1;
@@ -270,9 +284,46 @@ static int hook_post_job(void *ctx, const struct kb_ctl_job *cj)
 	return rc;
 }
 
+/* ---- PAP pushes (control/pap_api.h) → PTM (ptm_tx.h) ---- */
+
+/* Called by the PAP thread (with its own lock held: never call back into
+ * pap_api from here). */
+static int hook_post_push(void *ctx, const struct kb_pap_push_job *job)
+{
+	struct kb_dp *dp = ctx;
+	int rc = -1;
+	if (memcmp(job->key_domain, dp->cfg.domain, 3) != 0)
+		return -1;
+	pthread_mutex_lock(&B.lock);
+	int svc = svc_for(job->key_group, true);
+	if (svc >= 0) {
+		struct kb_ptm_post post = {
+			.service = job->service,
+			.key_group = job->key_group,
+			.push_num = job->push_num,
+			.obj = job->obj,
+			.len = job->len,
+			.msk_id = job->msk_id,
+			.msk = job->msk,
+			.persist = kb_pap_api_mtk_persist,
+		};
+		rc = kb_ptm_post_push(dp, (unsigned)svc, &post);
+	}
+	pthread_mutex_unlock(&B.lock);
+	return rc;
+}
+
+static int hook_cancel_push(void *ctx, uint32_t push_num)
+{
+	pthread_mutex_lock(&B.lock);
+	int rc = kb_ptm_cancel_push(ctx, push_num);
+	pthread_mutex_unlock(&B.lock);
+	return rc;
+}
+
 static const char *const stat_names[] = {
 #define X(name) #name,
-	KB_LCORE_STATS(X)
+	KB_LCORE_STATS(X) KB_PTM_TX_STATS(X)
 #undef X
 };
 
@@ -287,20 +338,23 @@ static size_t hook_read_stats(void *ctx, struct kb_ctl_stat *out, size_t cap)
 		KB_LCORE_STATS(X)
 #undef X
 	}
-	const uint64_t *v = (const uint64_t *)&tot;
+	struct kb_ptm_tx_stats ptm;
+	kb_ptm_tx_stats(dp, &ptm);
+	const uint64_t *v = (const uint64_t *)&tot, *pv = (const uint64_t *)&ptm;
+	const size_t n_lc = sizeof(tot) / sizeof(uint64_t);
 	size_t n = sizeof(stat_names) / sizeof(stat_names[0]);
 	if (n > cap)
 		n = cap;
 	for (size_t i = 0; i < n; i++) {
 		out[i].name = stat_names[i];
-		out[i].value = v[i];
+		out[i].value = i < n_lc ? v[i] : pv[i - n_lc];
 	}
 	return n;
 }
 
 /* ---- events (main thread) ---- */
 
-static void note(uint32_t csb, uint32_t msk_id, bool ok)
+static void note(uint32_t csb, uint32_t msk_id, bool ok, bool push)
 {
 	if (B.n_notes == B.cap_notes) {
 		size_t cap = B.cap_notes ? B.cap_notes * 2 : 4096;
@@ -312,12 +366,20 @@ static void note(uint32_t csb, uint32_t msk_id, bool ok)
 		B.notes = p;
 		B.cap_notes = cap;
 	}
-	B.notes[B.n_notes++] = (struct ev_note){.csb_id = csb, .msk_id = msk_id, .ok = ok};
+	B.notes[B.n_notes++] =
+		(struct ev_note){.csb_id = csb, .msk_id = msk_id, .ok = ok, .push = push};
 }
 
 static void on_event(void *ctx, struct kb_dp *dp, const struct kb_event *ev)
 {
 	(void)ctx;
+	if (ev->type == KB_EV_PUSH_DONE || ev->type == KB_EV_PUSH_FAILED) {
+		uint32_t num;
+		bool ok;
+		if (kb_ptm_on_event(dp, ev, &num, &ok))
+			note(0, num, ok, true);
+		return;
+	}
 	if (ev->svc >= dp->svc->n)
 		return;
 	const struct kb_service *s = &dp->svc->s[ev->svc];
@@ -327,17 +389,17 @@ static void on_event(void *ctx, struct kb_dp *dp, const struct kb_event *ev)
 		return;
 	switch (ev->type) {
 	case KB_EV_DELIVERED:
-		note(ev->csb_id, msk_id, true);
+		note(ev->csb_id, msk_id, true, false);
 		break;
 	case KB_EV_FAILED:
-		note(ev->csb_id, msk_id, false);
+		note(ev->csb_id, msk_id, false, false);
 		break;
 	case KB_EV_SHARD_DONE:
 		/* without acks, a message that left is a delivery: no ack event
 		 * will say so (value = messages the shard sent) */
 		if (!s->cfg.ack)
 			for (uint32_t i = 0; i < ev->value; i++)
-				note(0, msk_id, true);
+				note(0, msk_id, true, false);
 		break;
 	default:
 		break;
@@ -352,6 +414,13 @@ void kb_ctl_bridge_poll(struct kb_dp *dp)
 	pthread_mutex_unlock(&B.lock);
 	/* outside the lock: the control plane takes its own locks and the store */
 	for (size_t i = 0; i < B.n_notes; i++) {
+		if (B.notes[i].push) {
+			if (B.notes[i].ok)
+				kb_pap_api_on_delivered(B.notes[i].msk_id);
+			else
+				kb_pap_api_on_failed(B.notes[i].msk_id);
+			continue;
+		}
 		if (B.notes[i].ok)
 			kb_control_on_delivered(B.notes[i].csb_id, B.notes[i].msk_id);
 		else
@@ -381,12 +450,54 @@ int kb_ctl_bridge_init(struct kb_dp *dp, uint32_t capacity, char *err, size_t er
 		snprintf(err, errlen, "csb_id directory: %s", rte_strerror(rte_errno));
 		return -1;
 	}
+	/* PTM push: its tables exist before the lcores look at dp->ptm */
+	dp->ptm = kb_ptm_dp_new(dp);
+	if (dp->ptm == NULL) {
+		snprintf(err, errlen, "PTM push tables: out of memory or no IPsec-MB");
+		return -1;
+	}
 	return 0;
 }
 
 static const char *opt(const char *s)
 {
 	return s[0] != '\0' ? s : NULL;
+}
+
+/* [pap]: the PAP listener for Push Initiators, posting to PTM. */
+static int pap_configure(struct kb_dp *dp, char *err, size_t errlen)
+{
+	const struct kb_pap_conf *k = &dp->cfg.pap;
+	struct kb_pap_initiator ini[KB_PAP_CONF_INITIATORS];
+	if (k->port == 0)
+		return 0;
+	for (unsigned i = 0; i < k->n_initiators; i++)
+		ini[i] = (struct kb_pap_initiator){
+			.id = k->ini[i].id,
+			.password = k->ini[i].password,
+			.allowed = k->ini[i].allowed,
+		};
+	struct kb_pap_api_cfg pc = {
+		.addr = opt(k->addr),
+		.port = k->port,
+		.tls_cert = opt(k->tls_cert),
+		.tls_key = opt(k->tls_key),
+		.initiators = ini,
+		.n_initiators = k->n_initiators,
+		.rate = k->rate,
+		.burst = k->burst,
+		.max_body = k->max_body,
+		.max_content = k->max_content,
+		.default_lifetime = k->default_lifetime,
+		.post_push = hook_post_push,
+		.cancel_push = hook_cancel_push,
+		.ctx = dp,
+	};
+	if (kb_pap_api_configure(&pc) != 0) {
+		snprintf(err, errlen, "[pap]: invalid settings");
+		return -1;
+	}
+	return 0;
 }
 
 int kb_ctl_bridge_start(struct kb_dp *dp, char *err, size_t errlen)
@@ -428,6 +539,8 @@ int kb_ctl_bridge_start(struct kb_dp *dp, char *err, size_t errlen)
 		.post_job = hook_post_job,
 		.read_stats = hook_read_stats,
 	};
+	if (pap_configure(dp, err, errlen) != 0)
+		return -1;
 	/* control threads (HTTP pools, timer) inherit this thread's affinity:
 	 * the main lcore's core, never a dataplane lcore's */
 	rte_cpuset_t cpus = rte_lcore_cpuset(rte_get_main_lcore());
@@ -458,12 +571,23 @@ int kb_ctl_bridge_start(struct kb_dp *dp, char *err, size_t errlen)
 	return 0;
 }
 
+/* The PTM tables hold content pointers and keys: freed (and wiped) only
+ * once no lcore runs; otherwise left to the process's exit. */
+static void ptm_release(struct kb_dp *dp)
+{
+	for (unsigned l = 0; l < dp->n_lcores; l++)
+		if (rte_eal_get_lcore_state(dp->lc[l]->lcore_id) == RUNNING)
+			return;
+	kb_ptm_dp_free(dp->ptm);
+	dp->ptm = NULL;
+}
+
 void kb_ctl_bridge_stop(struct kb_dp *dp)
 {
-	(void)dp;
 	if (!B.started)
 		return;
 	kb_control_stop();
+	ptm_release(dp);
 	B.started = false;
 	B.grantor = NULL;
 	free(B.notes);

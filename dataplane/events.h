@@ -27,6 +27,10 @@ enum kb_job_type {
 	KB_JOB_UE_ADD = 3, /* the control plane published a new SA: add its UE at slot */
 	KB_JOB_UE_DEL = 4, /* the control plane deleted an SA: retire the UE at slot */
 	KB_JOB_DELIVER = 5, /* send msk_id (the MSK is in the job) to one UE */
+	/* PTM push (ptm_tx.h), to the lcore that drives service svc: */
+	KB_JOB_PUSH = 6, /* gen = wire push id, csb[0] = push slot (kb_ptm_dp); the
+			    service's MSK (msk_id, msk) rides along for its first push */
+	KB_JOB_PTM_MSK = 7, /* an MSK rollover reached the service: msk_id, msk */
 };
 
 #define KB_JOB_PULL_MAX 8
@@ -42,7 +46,7 @@ struct kb_job {
 	uint32_t ctr; /* UE_ADD: the UE's first counter value (the floor) */
 	uint8_t v; /* DELIVER: ask for a verification message */
 	uint8_t pad[3];
-	uint8_t msk[16]; /* DELIVER only; wiped once the lcore has copied it */
+	uint8_t msk[16]; /* DELIVER, PUSH, PTM_MSK; wiped once the lcore has copied it */
 } __attribute__((aligned(8)));
 
 enum kb_event_type {
@@ -50,6 +54,10 @@ enum kb_event_type {
 	KB_EV_FAILED = 2,
 	KB_EV_SHARD_DONE = 3, /* a shard finished (all sent, and acked or failed) a rollover */
 	KB_EV_GRANT_WANTED = 4, /* counters near the granted limit */
+	/* PTM push: every frame of the push in csb_id (its slot) left the port
+	 * (gen = wire push id), or the lcore dropped it (failed or cancelled) */
+	KB_EV_PUSH_DONE = 5,
+	KB_EV_PUSH_FAILED = 6,
 };
 
 struct kb_event {

@@ -4,6 +4,8 @@
 #include "ack.h"
 #include "keytable.h"
 #include "log.h"
+#include "mikey/mikey_ref.h"
+#include "ptm_tx.h"
 #include "retransmit.h"
 #include "rollover.h"
 #include "roster_load.h"
@@ -66,6 +68,9 @@ void kb_lcore_free(struct kb_lcore *lc)
 	kb_retx_fini(lc);
 	rte_ring_free(lc->jobs);
 	kb_sealer_free(lc->sealer);
+	kb_ref_ctx_free(lc->ref_ctx);
+	if (lc->txq_n > 0)
+		rte_pktmbuf_free_bulk(lc->txq + lc->txq_head, lc->txq_n);
 	rte_free(lc->sh.ue);
 	if (lc->sh.dlv != NULL)
 		kb_memzero(lc->sh.dlv, sizeof(struct kb_dlv) * KB_DLV_MAX);
@@ -239,6 +244,10 @@ static void take_job(struct kb_lcore *lc, struct kb_job *job)
 		take_deliver(lc, job);
 		kb_memzero(job->msk, sizeof(job->msk));
 		break;
+	case KB_JOB_PUSH:
+	case KB_JOB_PTM_MSK:
+		kb_ptm_take_job(lc, job); /* PTM push (ptm_tx.c) */
+		break;
 	default:
 		break;
 	}
@@ -271,8 +280,9 @@ static void poll_jobs(struct kb_lcore *lc)
 static void check_done(struct kb_lcore *lc)
 {
 	struct kb_shard *sh = &lc->sh;
+	/* done means sent: nothing of it left in the TX queue */
 	if (!sh->ro_active || sh->ro_cursor < sh->n_ue || kb_retx_queued(lc) != 0 ||
-	    sh->ro_pending != 0)
+	    sh->ro_pending != 0 || lc->txq_n != 0)
 		return;
 	struct kb_event ev = {
 		.type = KB_EV_SHARD_DONE,
@@ -405,6 +415,8 @@ static unsigned gather(struct kb_lcore *lc, unsigned max, uint32_t limit, uint64
 	}
 	while (n < max && sh->ro_cursor < sh->n_ue) {
 		struct kb_ue *ue = &sh->ue[sh->ro_cursor];
+		/* a few builds ahead: the hardware prefetcher lags on this stream */
+		rte_prefetch0(ue + 4 * KB_SEAL_BURST_MAX);
 		if (ue->svc != sh->ro_job.svc) {
 			sh->ro_cursor++;
 			continue;
@@ -433,15 +445,270 @@ stall:
 	return n;
 }
 
+/* One chunk (one seal burst) of a build: its SA records and its mbufs,
+ * taken and prefetched one chunk ahead of the chunk being written. */
+struct chunk {
+	unsigned off, n;
+	const struct kb_sa_record *sa[KB_SEAL_BURST_MAX];
+	struct rte_mbuf *m[KB_SEAL_BURST_MAX];
+};
+
+/* Look up a chunk's SAs (one bulk lookup) and take its mbufs in bulk.
+ * Called for chunk c + 1 before chunk c is written; chunk_build(c) then
+ * prefetches c + 1's records one per message it writes (all at once would
+ * fill the line-fill buffers and stall on the prefetches themselves), so
+ * they arrive while c is written and sealed. With prefetch set (the first
+ * chunk: nothing to overlap with) they are prefetched here. The records stay
+ * valid until this loop's quiescent report: nothing is carried from one
+ * loop to the next. */
+static void chunk_prepare(struct kb_lcore *lc, const uint32_t *csb, struct chunk *c, bool prefetch)
+{
+	struct kb_dp *dp = lc->dp;
+	kb_keytable_lookup_bulk(dp->kt, csb + c->off, c->n, c->sa);
+	if (prefetch)
+		for (unsigned i = 0; i < c->n; i++)
+			if (c->sa[i] != NULL)
+				kb_sa_prefetch(c->sa[i]);
+	if (dp->ref_tk != NULL)
+		for (unsigned i = 0; i < c->n; i++) {
+			uint32_t x = kb_csb_to_index(csb[c->off + i]);
+			if (x != 0 && x <= dp->n_ref_tk)
+				rte_prefetch0(&dp->ref_tk[x - 1]);
+		}
+	if (rte_pktmbuf_alloc_bulk(dp->pool, c->m, c->n) != 0) {
+		lc->st.alloc_failures++;
+		memset(c->m, 0, sizeof(c->m[0]) * c->n);
+	}
+}
+
+/* Send what the TX queue will take; keep the rest for the next loop. Drops
+ * (counted tx_dropped) only after KB_TX_STALL_MS without any progress: a
+ * dead peer must not hold mbufs for ever, a slow one only slows us down. */
+static void tx_push(struct kb_lcore *lc, uint64_t now)
+{
+	if (lc->txq_n == 0)
+		return;
+	if (lc->txb == NULL) {
+		/* no port (tests, fuzzing): the messages end here */
+		rte_pktmbuf_free_bulk(lc->txq + lc->txq_head, lc->txq_n);
+		lc->txq_head = lc->txq_n = 0;
+		return;
+	}
+	uint16_t sent = rte_eth_tx_burst(lc->dp->port.port_id, (uint16_t)lc->idx,
+					 lc->txq + lc->txq_head, (uint16_t)lc->txq_n);
+	lc->txq_head += sent;
+	lc->txq_n -= sent;
+	if (lc->txq_n == 0) {
+		lc->txq_head = 0;
+		lc->txq_since = 0;
+		return;
+	}
+	lc->st.tx_retry++;
+	if (sent > 0 || lc->txq_since == 0) {
+		lc->txq_since = now;
+		return;
+	}
+	if (now - lc->txq_since < lc->dp->tsc_hz / 1000 * KB_TX_STALL_MS)
+		return;
+	rte_pktmbuf_free_bulk(lc->txq + lc->txq_head, lc->txq_n);
+	lc->st.tx_dropped += lc->txq_n;
+	lc->txq_head = lc->txq_n = 0;
+	lc->txq_since = 0;
+}
+
+/* Seal through the OpenSSL reference (reused contexts): --sealer openssl,
+ * the baseline the benchmark compares the IPsec-MB bursts with, inside the
+ * same pipeline. Returns the number sealed (stops at the first failure). */
+static unsigned seal_ref(struct kb_lcore *lc, const struct kb_seal_req *req, unsigned n)
+{
+	const struct kb_dp *dp = lc->dp;
+	for (unsigned i = 0; i < n; i++) {
+		uint32_t csb = req[i].sa->csb_id, x = kb_csb_to_index(csb);
+		if (x == 0 || x > dp->n_ref_tk ||
+		    kb_ref_seal_ctx(lc->ref_ctx, req[i].msg, req[i].lay, csb, req[i].counter,
+				    &dp->ref_tk[x - 1]) != 0)
+			return i;
+	}
+	return n;
+}
+
+/* Write, seal, checksum and queue one chunk (gathered slots [c->off, +n)). */
+static void chunk_build(struct kb_lcore *lc, uint64_t now, const uint32_t *slots,
+			const uint8_t *kind, const uint16_t *dli, struct chunk *c,
+			const struct kb_msk_msg_params *ro, const struct chunk *next)
+{
+	struct kb_dp *dp = lc->dp;
+	struct kb_shard *sh = &lc->sh;
+	struct rte_mbuf **m = c->m;
+	const struct kb_sa_record **sa = c->sa;
+	struct kb_seal_req req[KB_SEAL_BURST_MAX];
+	struct kb_mikey_layout lay[KB_SEAL_BURST_MAX];
+	uint32_t ack_slots[KB_SEAL_BURST_MAX];
+	unsigned n_ack_slots = 0, max_tries = 0, k = 0;
+	slots += c->off;
+	kind += c->off;
+	dli += c->off;
+
+	unsigned pf = 0; /* next chunk's records prefetched so far */
+	for (unsigned i = 0; i < c->n; i++) {
+		struct kb_ue *ue = &sh->ue[slots[i]];
+		if (next != NULL && pf < next->n) {
+			if (next->sa[pf] != NULL)
+				kb_sa_prefetch(next->sa[pf]);
+			pf++;
+		}
+		if (sa[i] == NULL || m[i] == NULL) {
+			if (m[i] != NULL) {
+				rte_pktmbuf_free(m[i]);
+				lc->st.build_errors++;
+			}
+			if (kind[i] == KIND_DLV && sh->dlv[dli[i]].tries == 1)
+				sh->dlv[dli[i]].tries = 0; /* not sent: the next loop tries again */
+			if (kind[i] == KIND_MSK && ue->state == KB_UE_PENDING) {
+				/* no SA (deleted) or no mbuf: let the deadline decide */
+				ack_slots[n_ack_slots++] = slots[i];
+			}
+			continue;
+		}
+		struct kb_msk_msg_params p;
+		const struct kb_pkt_tmpl *t;
+		const struct kb_dlv *d = NULL;
+		if (kind[i] == KIND_MSK) {
+			/* the rollover: what every message shares (field by field:
+			 * a whole-struct copy of `ro` stalls on store forwarding) */
+			p.idi = ro->idi;
+			p.idi_len = ro->idi_len;
+			memcpy(p.domain, ro->domain, 3);
+			p.msk_id = ro->msk_id;
+			p.msk = ro->msk;
+			p.v = ro->v;
+			t = &dp->tmpl[sh->ro_job.svc];
+		} else if (kind[i] == KIND_PULL) {
+			const struct kb_service *s = &dp->svc->s[ue->svc];
+			p = (struct kb_msk_msg_params){
+				.idi = dp->idi,
+				.idi_len = dp->idi_len,
+				.msk_id = (uint32_t)s->cfg.key_group << 16,
+				.msk = NULL,
+				.v = false,
+			};
+			memcpy(p.domain, dp->cfg.domain, 3);
+			t = &dp->tmpl[ue->svc];
+		} else {
+			/* a single-UE delivery: its own key, its own deadline */
+			d = &sh->dlv[dli[i]];
+			p = (struct kb_msk_msg_params){
+				.idi = dp->idi,
+				.idi_len = dp->idi_len,
+				.msk_id = d->msk_id,
+				.msk = d->msk,
+				.v = d->v != 0,
+			};
+			memcpy(p.domain, dp->cfg.domain, 3);
+			t = &dp->tmpl[ue->svc];
+		}
+		p.csb_id = ue->csb_id;
+		p.counter = ue->next_ctr;
+		p.rand = sa[i]->rand;
+		p.idr = sa[i]->idr;
+		p.idr_len = sa[i]->idr_len;
+		size_t len = kb_msk_msg_len(&p);
+		uint8_t *payload = kb_pkt_udp_prepare(t, m[i], &sa[i]->addr, (uint16_t)len);
+		if (payload == NULL || kb_msk_msg_write(payload, len, &p, &lay[k]) != 0) {
+			lc->st.build_errors++;
+			rte_pktmbuf_free(m[i]);
+			continue;
+		}
+		req[k] = (struct kb_seal_req){
+			.msg = payload, .lay = &lay[k], .sa = sa[i], .counter = p.counter};
+		m[k++] = m[i];
+		/* the counter is spent once the message is written */
+		uint32_t ctr = ue->next_ctr++;
+		if (ctr > lc->max_ctr)
+			__atomic_store_n(&lc->max_ctr, ctr, __ATOMIC_RELAXED);
+		if (kind[i] == KIND_PULL) {
+			lc->st.tx_pulls++;
+			continue;
+		}
+		if (kind[i] == KIND_DLV) {
+			lc->st.tx_delivers++;
+			/* tracked, and no rollover took the UE in this very build */
+			if (d->tracked && ue->gen == 0) {
+				if (d->tries == 1 || ue->state != KB_UE_PENDING) {
+					ue->first_ctr = ctr;
+					ue->state = d->v ? KB_UE_PENDING : KB_UE_DELIVERED;
+				}
+				ue->last_ctr = ctr;
+			}
+			continue;
+		}
+		if (ue->first_ctr == 0)
+			ue->first_ctr = ctr;
+		ue->last_ctr = ctr;
+		sh->ro_sent++;
+		if (p.v) {
+			ack_slots[n_ack_slots++] = slots[i];
+			if (ue->tries > max_tries)
+				max_tries = ue->tries;
+		} else {
+			ue->state = KB_UE_DELIVERED;
+		}
+	}
+	for (; next != NULL && pf < next->n; pf++)
+		if (next->sa[pf] != NULL)
+			kb_sa_prefetch(next->sa[pf]);
+	/* one deadline per chunk: build_and_send kept a record for each */
+	if (n_ack_slots > 0 && kb_retx_arm(lc, ack_slots, n_ack_slots, max_tries, now) != 0)
+		lc->st.build_errors++;
+	if (k == 0)
+		return;
+
+	unsigned sealed =
+		lc->ref_ctx != NULL ? seal_ref(lc, req, k) : kb_seal_burst(lc->sealer, req, k);
+	if (sealed != k) {
+		/* never send a message that is not sealed */
+		lc->st.seal_errors += k;
+		rte_pktmbuf_free_bulk(m, k);
+		return;
+	}
+	kb_pkt_udp_finish_burst(&dp->tmpl[0], m, k);
+	uint64_t bytes = 0;
+	for (unsigned i = 0; i < k; i++)
+		bytes += m[i]->pkt_len;
+	lc->st.tx_bytes += bytes;
+	lc->st.tx_msgs += k;
+	/* build_and_send only builds into an empty queue, at most
+	 * KB_BUILD_CHUNKS chunks: this always fits */
+	memcpy(lc->txq + lc->txq_head + lc->txq_n, m, k * sizeof(m[0]));
+	lc->txq_n += k;
+	tx_push(lc, now);
+}
+
+/* Build, seal and send up to KB_BUILD_CHUNKS bursts: gather the UEs, then
+ * a software pipeline over the chunks (chunk c + 1 looked up, prefetched
+ * and given mbufs while chunk c is written, sealed and sent). */
 static void build_and_send(struct kb_lcore *lc, uint64_t now)
 {
 	struct kb_dp *dp = lc->dp;
 	struct kb_shard *sh = &lc->sh;
-	unsigned max = dp->cfg.burst;
+	const unsigned burst = dp->cfg.burst;
+	unsigned max = burst * KB_BUILD_CHUNKS;
+
+	/* back-pressure: the queue first; nothing new until it is empty */
+	tx_push(lc, now);
+	if (lc->txq_n > 0)
+		return;
 	if (sh->pull_head == sh->pull_tail && !sh->ro_active && sh->n_dlv == 0)
 		return;
 	if (!__atomic_load_n(&dp->nh.known, __ATOMIC_ACQUIRE))
 		return; /* no next hop MAC yet: ARP is asking */
+	const struct kb_service *svc = &dp->svc->s[sh->ro_job.svc];
+	if (sh->ro_active && svc->cfg.ack) {
+		/* every chunk with ack-wanted messages takes a deadline record */
+		uint32_t fr = kb_retx_free_recs(lc);
+		if (fr > 0 && max > fr * burst)
+			max = fr * burst;
+	}
 	max = kb_tb_take(lc, max, now, dp->tsc_hz);
 	if (max == 0)
 		return;
@@ -452,176 +719,44 @@ static void build_and_send(struct kb_lcore *lc, uint64_t now)
 	if (lc->grant_asked && (uint64_t)lc->max_ctr + 1 < limit)
 		lc->grant_asked = false;
 
-	uint32_t slots[KB_SEAL_BURST_MAX], csb[KB_SEAL_BURST_MAX];
-	uint8_t kind[KB_SEAL_BURST_MAX];
-	uint16_t dli[KB_SEAL_BURST_MAX];
+	uint32_t slots[KB_TXQ_MAX], csb[KB_TXQ_MAX];
+	uint8_t kind[KB_TXQ_MAX];
+	uint16_t dli[KB_TXQ_MAX];
 	unsigned n_ack;
 	unsigned n = gather(lc, max, limit32, now, slots, kind, dli, &n_ack);
+	(void)n_ack;
 	if (n < max && lc->tb_rate != 0)
 		lc->tb_tokens += max - n; /* give back what we could not use */
 	if (n == 0)
 		return;
-
-	const struct kb_sa_record *sa[KB_SEAL_BURST_MAX];
-	struct rte_mbuf *m[KB_SEAL_BURST_MAX];
-	struct kb_seal_req req[KB_SEAL_BURST_MAX];
-	struct kb_mikey_layout lay[KB_SEAL_BURST_MAX];
-	uint32_t ack_slots[KB_SEAL_BURST_MAX];
-	unsigned n_ack_slots = 0, max_tries = 0;
-
 	for (unsigned i = 0; i < n; i++)
 		csb[i] = sh->ue[slots[i]].csb_id;
-	kb_keytable_lookup_bulk(dp->kt, csb, n, sa);
-	for (unsigned i = 0; i < n; i++)
-		if (sa[i] != NULL) {
-			rte_prefetch0(sa[i]->rand);
-			rte_prefetch0(&sa[i]->addr);
-		}
-	if (rte_pktmbuf_alloc_bulk(dp->pool, m, n) != 0) {
-		lc->st.alloc_failures++;
-		/* the UEs were taken: with acks their deadline brings them
-		 * back; without, rewind the cursor for the rollover ones */
-		for (unsigned i = 0; i < n; i++) {
-			sa[i] = NULL;
-			m[i] = NULL;
-		}
-	}
 
-	const struct kb_service *svc = &dp->svc->s[sh->ro_job.svc];
-	unsigned k = 0;
-	for (unsigned i = 0; i < n; i++) {
-		struct kb_ue *ue = &sh->ue[slots[i]];
-		if (sa[i] == NULL || m[i] == NULL) {
-			if (m[i] != NULL)
-				rte_pktmbuf_free(m[i]);
-			if (m[i] != NULL)
-				lc->st.build_errors++;
-			if (kind[i] == KIND_DLV && sh->dlv[dli[i]].tries == 1)
-				sh->dlv[dli[i]].tries = 0; /* not sent: the next loop tries again */
-			if (kind[i] == KIND_MSK && ue->state == KB_UE_PENDING) {
-				/* no SA (deleted) or no mbuf: let the deadline decide */
-				ack_slots[n_ack_slots++] = slots[i];
-			}
-			continue;
-		}
-		const struct kb_service *s = kind[i] == KIND_PULL ? &dp->svc->s[ue->svc] : svc;
-		if (kind[i] == KIND_DLV) {
-			/* a single-UE delivery: its own key, its own deadline */
-			const struct kb_dlv *d = &sh->dlv[dli[i]];
-			struct kb_msk_msg_params dp_ = {
-				.csb_id = ue->csb_id,
-				.counter = ue->next_ctr,
-				.rand = sa[i]->rand,
-				.idi = dp->idi,
-				.idi_len = dp->idi_len,
-				.idr = sa[i]->idr,
-				.idr_len = sa[i]->idr_len,
-				.msk_id = d->msk_id,
-				.msk = d->msk,
-				.v = d->v != 0,
-			};
-			memcpy(dp_.domain, dp->cfg.domain, 3);
-			size_t dlen = kb_msk_msg_len(&dp_);
-			uint8_t *pl = kb_pkt_udp_prepare(&dp->tmpl[ue->svc], m[i], &sa[i]->addr,
-							 (uint16_t)dlen);
-			if (pl == NULL || kb_msk_msg_write(pl, dlen, &dp_, &lay[k]) != 0) {
-				lc->st.build_errors++;
-				rte_pktmbuf_free(m[i]);
-				m[i] = NULL;
-				continue;
-			}
-			req[k] = (struct kb_seal_req){
-				.msg = pl, .lay = &lay[k], .sa = sa[i], .counter = dp_.counter};
-			m[k] = m[i];
-			k++;
-			uint32_t c = ue->next_ctr++;
-			if (c > lc->max_ctr)
-				__atomic_store_n(&lc->max_ctr, c, __ATOMIC_RELAXED);
-			lc->st.tx_delivers++;
-			/* tracked, and no rollover took the UE in this very burst */
-			if (d->tracked && ue->gen == 0) {
-				if (d->tries == 1 || ue->state != KB_UE_PENDING) {
-					ue->first_ctr = c;
-					ue->state = d->v ? KB_UE_PENDING : KB_UE_DELIVERED;
-				}
-				ue->last_ctr = c;
-			}
-			continue;
-		}
-		struct kb_msk_msg_params p = {
-			.csb_id = ue->csb_id,
-			.counter = ue->next_ctr,
-			.rand = sa[i]->rand,
-			.idi = dp->idi,
-			.idi_len = dp->idi_len,
-			.idr = sa[i]->idr,
-			.idr_len = sa[i]->idr_len,
-			.msk_id = kind[i] == KIND_PULL ? (uint32_t)s->cfg.key_group << 16
-						       : sh->ro_job.msk_id,
-			.msk = kind[i] == KIND_PULL ? NULL : s->msk_next,
-			.v = kind[i] == KIND_MSK && s->cfg.ack,
-		};
-		memcpy(p.domain, dp->cfg.domain, 3);
-		size_t len = kb_msk_msg_len(&p);
-		uint8_t *payload = kb_pkt_udp_prepare(
-			&dp->tmpl[kind[i] == KIND_PULL ? ue->svc : sh->ro_job.svc], m[i],
-			&sa[i]->addr, (uint16_t)len);
-		if (payload == NULL || kb_msk_msg_write(payload, len, &p, &lay[k]) != 0) {
-			lc->st.build_errors++;
-			rte_pktmbuf_free(m[i]);
-			m[i] = NULL;
-			continue;
-		}
-		req[k] = (struct kb_seal_req){
-			.msg = payload, .lay = &lay[k], .sa = sa[i], .counter = p.counter};
-		m[k] = m[i];
-		k++;
-		/* the counter is spent once the message is written */
-		uint32_t c = ue->next_ctr++;
-		if (c > lc->max_ctr)
-			__atomic_store_n(&lc->max_ctr, c, __ATOMIC_RELAXED);
-		if (kind[i] == KIND_PULL) {
-			lc->st.tx_pulls++;
-			continue;
-		}
-		if (ue->first_ctr == 0)
-			ue->first_ctr = c;
-		ue->last_ctr = c;
-		sh->ro_sent++;
-		if (p.v) {
-			ack_slots[n_ack_slots++] = slots[i];
-			if (ue->tries > max_tries)
-				max_tries = ue->tries;
-		} else {
-			ue->state = KB_UE_DELIVERED;
-		}
-	}
-	(void)n_ack;
-	if (n_ack_slots > 0 && kb_retx_arm(lc, ack_slots, n_ack_slots, max_tries, now) != 0)
-		lc->st.build_errors++; /* cannot happen: gather checked a record is free */
-	if (k == 0)
-		return;
+	/* what every rollover message shares */
+	struct kb_msk_msg_params ro = {
+		.idi = dp->idi,
+		.idi_len = dp->idi_len,
+		.msk_id = sh->ro_job.msk_id,
+		.msk = svc->msk_next,
+		.v = svc->cfg.ack,
+	};
+	memcpy(ro.domain, dp->cfg.domain, 3);
 
-	unsigned sealed = kb_seal_burst(lc->sealer, req, k);
-	if (sealed != k) {
-		/* never send a message that is not sealed */
-		lc->st.seal_errors += k;
-		for (unsigned i = 0; i < k; i++)
-			rte_pktmbuf_free(m[i]);
-		return;
+	struct chunk ck[2];
+	unsigned nc = (n + burst - 1) / burst;
+	ck[0].off = 0;
+	ck[0].n = n < burst ? n : burst;
+	chunk_prepare(lc, csb, &ck[0], true);
+	for (unsigned c = 0; c < nc; c++) {
+		struct chunk *cur = &ck[c & 1], *next = NULL;
+		if (c + 1 < nc) {
+			next = &ck[(c + 1) & 1];
+			next->off = cur->off + cur->n;
+			next->n = n - next->off < burst ? n - next->off : burst;
+			chunk_prepare(lc, csb, next, false);
+		}
+		chunk_build(lc, now, slots, kind, dli, cur, &ro, next);
 	}
-	for (unsigned i = 0; i < k; i++) {
-		kb_pkt_udp_finish(&dp->tmpl[0], m[i]);
-		lc->st.tx_bytes += m[i]->pkt_len;
-	}
-	lc->st.tx_msgs += k;
-	if (lc->txb == NULL) {
-		for (unsigned i = 0; i < k; i++)
-			rte_pktmbuf_free(m[i]);
-		return;
-	}
-	for (unsigned i = 0; i < k; i++)
-		rte_eth_tx_buffer(dp->port.port_id, (uint16_t)lc->idx, lc->txb, m[i]);
 }
 
 static void maybe_arp(struct kb_lcore *lc, uint64_t now, uint64_t *next)
@@ -647,6 +782,7 @@ void kb_lcore_poll_once(struct kb_lcore *lc, uint64_t now)
 	poll_jobs(lc);
 	build_and_send(lc, now);
 	check_done(lc);
+	kb_ptm_poll(lc, now);
 }
 
 int kb_lcore_main(void *arg)
@@ -671,9 +807,15 @@ int kb_lcore_main(void *arg)
 		uint64_t now = rte_rdtsc();
 		lc->st.loops++;
 
-		uint16_t n = rte_eth_rx_burst(port, q, rx, KB_RX_BURST);
-		if (n > 0)
-			kb_ack_rx(lc, rx, n);
+		/* a loop builds up to KB_BUILD_CHUNKS bursts: take as many acks
+		 * back, or the RX ring overflows at full rate */
+		uint16_t n = 0, got;
+		do {
+			got = rte_eth_rx_burst(port, q, rx, KB_RX_BURST);
+			if (got > 0)
+				kb_ack_rx(lc, rx, got);
+			n += got;
+		} while (got == KB_RX_BURST && n < KB_RX_BURST * KB_BUILD_CHUNKS * 2);
 		kb_ack_handover_drain(lc);
 
 		uint64_t before = lc->st.tx_msgs;
@@ -692,8 +834,11 @@ int kb_lcore_main(void *arg)
 		maybe_arp(lc, now, &next_arp);
 		rte_rcu_qsbr_quiescent(dp->qsbr, lc->idx);
 	}
-	/* drain: everything built goes out before we stop */
+	/* drain: everything built goes out before we stop (a TX queue that
+	 * takes nothing for KB_TX_STALL_MS gets its messages dropped) */
 	rte_eth_tx_buffer_flush(port, q, lc->txb);
+	while (lc->txq_n > 0)
+		tx_push(lc, rte_rdtsc());
 	lc->stop_tsc = rte_rdtsc();
 	rte_rcu_qsbr_thread_offline(dp->qsbr, lc->idx);
 	rte_rcu_qsbr_thread_unregister(dp->qsbr, lc->idx);

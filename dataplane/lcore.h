@@ -33,6 +33,9 @@
 #define KB_PULL_QUEUE 256
 #define KB_DLV_MAX 256 /* single-UE MSK deliveries in flight per shard */
 #define KB_SVC_NONE 0xffff /* kb_ue.svc of a UE whose SA was deleted */
+#define KB_BUILD_CHUNKS 4 /* bursts built per loop, pipelined (lcore.c) */
+#define KB_TXQ_MAX (KB_BUILD_CHUNKS * KB_SEAL_BURST_MAX + 64)
+#define KB_TX_STALL_MS 500 /* a TX queue that takes nothing this long: drop */
 
 struct kb_keytable;
 struct rte_rcu_qsbr;
@@ -42,6 +45,10 @@ struct rte_eth_dev_tx_buffer;
 struct kb_services;
 struct kb_counter_grantor;
 struct rte_hash;
+struct rte_mbuf;
+struct kb_ref_ctx;
+struct kb_mikey_tkeys;
+struct kb_ptm_dp;
 
 enum kb_ue_state {
 	KB_UE_IDLE = 0,
@@ -67,6 +74,7 @@ struct kb_txrec {
 	struct rte_timer tim;
 	struct kb_lcore *lc;
 	uint32_t id;
+	uint32_t gen; /* the rollover generation its UEs were sent for */
 	uint16_t n;
 	uint8_t tries;
 	uint32_t slot[KB_SEAL_BURST_MAX];
@@ -114,6 +122,7 @@ struct kb_shard {
 	X(tx_pulls)           \
 	X(tx_delivers)        \
 	X(tx_dropped)         \
+	X(tx_retry)           \
 	X(tx_bytes)           \
 	X(rx_pkts)            \
 	X(acks_ok)            \
@@ -160,6 +169,13 @@ struct kb_lcore {
 	uint32_t max_ctr; /* highest counter value used */
 	bool grant_asked;
 	uint64_t busy_tsc, start_tsc, stop_tsc;
+	/* sealed messages the TX queue has not taken yet (back-pressure: the
+	 * builder waits while any are left; dropped only after KB_TX_STALL_MS
+	 * without progress) */
+	struct rte_mbuf *txq[KB_TXQ_MAX];
+	uint32_t txq_head, txq_n;
+	uint64_t txq_since; /* TSC of the last progress while txq_n > 0 */
+	struct kb_ref_ctx *ref_ctx; /* --sealer openssl: the reference path */
 } __rte_cache_aligned;
 
 struct kb_dp {
@@ -185,9 +201,14 @@ struct kb_dp {
 	uint64_t ctr_limit; /* counters < this are granted (atomic) */
 	struct kb_counter_grantor *grantor;
 	uint64_t tsc_hz;
+	/* --sealer openssl (one-shot roster runs): the transport keys of every
+	 * roster row, indexed like dir (kb_csb_to_index(csb_id) - 1) */
+	struct kb_mikey_tkeys *ref_tk;
+	uint32_t n_ref_tk;
 	volatile int force_quit;
 	uint8_t idi[KB_IDI_MAX];
 	uint16_t idi_len;
+	struct kb_ptm_dp *ptm; /* PTM push (ptm_tx.h); NULL without [control] */
 };
 
 extern int kb_logtype;

@@ -18,6 +18,9 @@
 #include "rollover.h"
 #include "roster_load.h"
 #include "telemetry.h"
+#include "mikey/mikey_prf.h"
+#include "mikey/mikey_ref.h"
+#include "util/roster.h"
 #include "util/secret.h"
 
 #include <errno.h>
@@ -36,9 +39,33 @@
 #include <rte_malloc.h>
 #include <rte_mbuf.h>
 #include <rte_rcu_qsbr.h>
+#include <rte_memory.h>
 #include <rte_timer.h>
+#include <sys/mman.h>
 
 static struct kb_dp g_dp;
+
+static int thp_one(const struct rte_memseg_list *msl, void *arg)
+{
+	(void)arg;
+	if (msl->base_va != NULL && msl->len > 0)
+		(void)madvise(msl->base_va, msl->len, MADV_HUGEPAGE);
+	return 0;
+}
+
+/* Without hugepages (--no-huge) the EAL heap is in 4 KiB pages: a rollover
+ * over millions of SA records then pays a TLB miss (a page walk) on nearly
+ * every record, bucket and key. Ask the kernel for transparent huge pages
+ * on it. DPDK 22.11 backs --no-huge memory with a memfd, so this takes
+ * effect only where /sys/kernel/mm/transparent_hugepage/shmem_enabled is
+ * "advise" or "always"; elsewhere the small pages stay (deploy with
+ * hugepages, docs/benchmarks-e2e.md). */
+static void thp_advise(void)
+{
+	if (rte_eal_has_hugepages())
+		return;
+	(void)rte_memseg_list_walk(thp_one, NULL);
+}
 
 static void on_signal(int sig)
 {
@@ -71,6 +98,13 @@ static void usage(FILE *out)
 		"  --no-ack                 send with V = 0 and do not wait for acks\n"
 		"  --pull CSB_ID[,CSB_ID..] send a BM-SC solicited pull to these SAs and exit\n"
 		"  --max-time-s N           give up after N seconds (default 600)\n"
+		"  --rounds N               N rollovers in a row over the same SAs (each draws\n"
+		"                           a new MSK); the summary has each round's duration\n"
+		"                           and rate, its top-level counts are the last round's\n"
+		"  --sealer ipsec-mb|openssl  seal with the IPsec-MB bursts (default) or the\n"
+		"                           OpenSSL reference path (reused contexts): the\n"
+		"                           benchmark's baseline inside the same pipeline\n"
+		"                           (--roster runs only)\n"
 		"\n"
 		"Without a one-shot option keyburstd runs until SIGINT/SIGTERM; counters are\n"
 		"on DPDK telemetry: /keyburst/stats, /keyburst/lcores, /keyburst/rollover.\n"
@@ -83,8 +117,8 @@ static void usage(FILE *out)
 struct opts {
 	const char *config, *roster, *pull;
 	long group, oneshot_group;
-	bool no_ack;
-	unsigned max_time_s;
+	bool no_ack, sealer_openssl;
+	unsigned max_time_s, rounds;
 	long lcores, burst, ack_timeout_ms, retries, backoff;
 	long long pps;
 };
@@ -110,6 +144,8 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		{"no-ack", no_argument, NULL, 'n'},
 		{"pull", required_argument, NULL, 'p'},
 		{"max-time-s", required_argument, NULL, 'm'},
+		{"rounds", required_argument, NULL, 'N'},
+		{"sealer", required_argument, NULL, 'S'},
 		{"lcores", required_argument, NULL, 'L'},
 		{"burst", required_argument, NULL, 'b'},
 		{"pps", required_argument, NULL, 'P'},
@@ -126,6 +162,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 	o->lcores = o->burst = o->ack_timeout_ms = o->retries = o->backoff = -1;
 	o->pps = -1;
 	o->max_time_s = 600;
+	o->rounds = 1;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
 		switch (c) {
@@ -153,6 +190,19 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 			if (parse_long(optarg, 1, 86400, &v) != 0)
 				goto bad;
 			o->max_time_s = (unsigned)v;
+			break;
+		case 'N':
+			if (parse_long(optarg, 1, 1000, &v) != 0)
+				goto bad;
+			o->rounds = (unsigned)v;
+			break;
+		case 'S':
+			if (strcmp(optarg, "openssl") == 0)
+				o->sealer_openssl = true;
+			else if (strcmp(optarg, "ipsec-mb") == 0)
+				o->sealer_openssl = false;
+			else
+				goto bad;
 			break;
 		case 'L':
 			if (parse_long(optarg, 1, KB_MAX_DP_LCORES, &o->lcores) != 0)
@@ -300,6 +350,25 @@ static json_t *summary(struct kb_dp *dp, int svc, bool no_ack)
 	return j;
 }
 
+/* One round of a one-shot run, read as soon as it is over (before the next
+ * round resets the shards' counters). *ok becomes false if the round did
+ * not reach every UE. */
+static json_t *round_json(struct kb_dp *dp, int svc, unsigned round, bool no_ack, bool *ok)
+{
+	struct kb_rollover_progress p;
+	char msk[16];
+	kb_rollover_progress(dp, (unsigned)svc, &p);
+	snprintf(msk, sizeof(msk), "%08x", p.msk_id);
+	bool good = !p.active && (no_ack ? p.sent >= p.ues : p.acked == p.ues);
+	if (!good)
+		*ok = false;
+	return json_pack("{s:i, s:s, s:I, s:I, s:I, s:I, s:I, s:f, s:f, s:b}", "round", round,
+			 "msk_id", msk, "ues", (json_int_t)p.ues, "sent", (json_int_t)p.sent,
+			 "acked", (json_int_t)p.acked, "retried", (json_int_t)p.retried, "failed",
+			 (json_int_t)p.failed, "duration_s", p.duration_s, "rate_msgs_per_s",
+			 p.rate_msgs_per_s, "complete", good);
+}
+
 /* One-shot runs start when the link is up (a memif peer may connect late):
  * messages sent on a down link would only be dropped. */
 static void wait_link(struct kb_dp *dp, unsigned max_s)
@@ -334,6 +403,74 @@ static int run_pulls(struct kb_dp *dp, const char *list)
 	return rc;
 }
 
+/* --sealer openssl: the OpenSSL reference path seals with the raw transport
+ * keys, which SA records do not keep (only the expanded AES key and the
+ * HMAC pad states). Derive them again from the roster (data row i is
+ * csb_id kb_csb_from_index(i + 1), roster_load.h) with the RAND of the
+ * published record, and check each against its record (AES round key 0 is
+ * the encryption key; the salt). Set-up only, before the lcores run. */
+static int load_ref_keys(struct kb_dp *dp, const char *path)
+{
+	struct kb_roster_row row;
+	char *line = NULL, err[128];
+	size_t cap = 0;
+	ssize_t got;
+	uint32_t i = 0;
+	int rc = -1;
+	FILE *f = fopen(path, "r");
+	if (f == NULL)
+		return -1;
+	dp->ref_tk = rte_zmalloc("kb_ref_tk", sizeof(*dp->ref_tk) * (dp->n_dir + 1),
+				 RTE_CACHE_LINE_SIZE);
+	if (dp->ref_tk == NULL)
+		goto out;
+	while ((got = getline(&line, &cap, f)) > 0) {
+		size_t len = (size_t)got;
+		while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+			len--;
+		if (len == 0 || kb_roster_is_header(line, len))
+			continue;
+		if (i == dp->n_dir || kb_roster_parse_line(line, len, &row, err, sizeof(err)) != 0)
+			goto out;
+		uint32_t csb = kb_csb_from_index(i + 1);
+		const struct kb_sa_record *rec = NULL;
+		struct kb_mikey_tkeys *tk = &dp->ref_tk[i];
+		kb_keytable_lookup_bulk(dp->kt, &csb, 1, &rec);
+		int bad =
+			rec == NULL || kb_mikey_derive_tkeys(row.muk, sizeof(row.muk), csb,
+							     rec->rand, KB_MIKEY_RAND_LEN, tk) != 0;
+		bad = bad || memcmp(tk->encr, rec->aes_enc_keys, sizeof(tk->encr)) != 0 ||
+		      memcmp(tk->salt, rec->salt, sizeof(tk->salt)) != 0;
+		kb_memzero(&row, sizeof(row));
+		if (bad) {
+			fprintf(stderr,
+				"keyburstd: --sealer openssl: row %u does not match its SA\n",
+				i + 1);
+			goto out;
+		}
+		i++;
+	}
+	dp->n_ref_tk = i;
+	rc = i == dp->n_dir ? 0 : -1;
+out:
+	if (line != NULL) {
+		kb_memzero(line, cap); /* MUKs in hex */
+		free(line);
+	}
+	fclose(f);
+	return rc;
+}
+
+static void free_ref_keys(struct kb_dp *dp)
+{
+	if (dp->ref_tk == NULL)
+		return;
+	kb_memzero(dp->ref_tk, sizeof(*dp->ref_tk) * (dp->n_dir + 1));
+	rte_free(dp->ref_tk);
+	dp->ref_tk = NULL;
+	dp->n_ref_tk = 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct kb_dp *dp = &g_dp;
@@ -359,6 +496,7 @@ int main(int argc, char **argv)
 		rte_exit(EXIT_FAILURE, "EAL init failed\n");
 	argc -= eal;
 	argv += eal;
+	thp_advise();
 	if (parse_opts(argc, argv, &o) != 0) {
 		usage(stderr);
 		rte_eal_cleanup();
@@ -374,7 +512,8 @@ int main(int argc, char **argv)
 	if (kb_config_check(&dp->cfg, err, sizeof(err)) != 0)
 		rte_exit(EXIT_FAILURE, "config: %s\n", err);
 	const bool ctl = dp->cfg.ctl.enabled;
-	if (ctl && (o.roster != NULL || o.oneshot_group >= 0 || o.pull != NULL))
+	if (ctl && (o.roster != NULL || o.oneshot_group >= 0 || o.pull != NULL ||
+		    o.sealer_openssl || o.rounds > 1))
 		rte_exit(EXIT_FAILURE,
 			 "with [control], UEs come from the store: import rosters with 'keyburst "
 			 "admin import-roster', start rollovers and pulls with 'keyburst admin' "
@@ -454,6 +593,18 @@ int main(int argc, char **argv)
 		KB_LOG(INFO, "roster: %ld UEs into key group %ld in %.2f s", n, group,
 		       (double)(rte_rdtsc() - t0) / (double)dp->tsc_hz);
 	}
+	if (o.sealer_openssl) {
+		uint64_t t0 = rte_rdtsc();
+		if (o.roster == NULL || load_ref_keys(dp, o.roster) != 0)
+			rte_exit(EXIT_FAILURE, "--sealer openssl: needs --roster, and its keys\n");
+		for (l = 0; l < dp->n_lcores; l++) {
+			dp->lc[l]->ref_ctx = kb_ref_ctx_new();
+			if (dp->lc[l]->ref_ctx == NULL)
+				rte_exit(EXIT_FAILURE, "--sealer openssl: no OpenSSL context\n");
+		}
+		KB_LOG(INFO, "sealer: OpenSSL reference path (keys of %u UEs derived in %.2f s)",
+		       dp->n_ref_tk, (double)(rte_rdtsc() - t0) / (double)dp->tsc_hz);
+	}
 
 	/* the port */
 	if (kb_port_init(dp->cfg.port_id, (uint16_t)dp->n_lcores, dp->pool, &dp->port) != 0)
@@ -521,7 +672,9 @@ int main(int argc, char **argv)
 		__atomic_store_n(&dp->force_quit, 1, __ATOMIC_RELAXED);
 
 	/* the control loop: it may sleep, it is not a dataplane lcore */
-	bool timed_out = false;
+	bool timed_out = false, rounds_ok = true;
+	unsigned round = 1, recorded = 0;
+	json_t *rounds = json_array();
 	while (!__atomic_load_n(&dp->force_quit, __ATOMIC_RELAXED)) {
 		if (ctl) {
 			kb_ctl_bridge_poll(dp);
@@ -531,8 +684,25 @@ int main(int argc, char **argv)
 		}
 		if (oneshot) {
 			bool done = true;
-			if (svc >= 0 && services.s[svc].active)
+			if (svc >= 0 && services.s[svc].active) {
 				done = false;
+			} else if (svc >= 0 && recorded < round) {
+				/* a round is over: its numbers, then the next round */
+				json_array_append_new(
+					rounds, round_json(dp, svc, round, o.no_ack, &rounds_ok));
+				recorded = round;
+				if (round < o.rounds) {
+					int rc = kb_rollover_start(dp, (uint16_t)o.oneshot_group);
+					if (rc != 0) {
+						fprintf(stderr, "keyburstd: round %u: %s\n",
+							round + 1, strerror(-rc));
+						rounds_ok = false;
+					} else {
+						round++;
+						done = false;
+					}
+				}
+			}
 			if (o.pull != NULL)
 				for (l = 0; l < dp->n_lcores; l++)
 					if (dp->lc[l]->sh.pull_head != dp->lc[l]->sh.pull_tail ||
@@ -546,7 +716,9 @@ int main(int argc, char **argv)
 				break;
 			}
 		}
-		usleep(1000);
+		/* one-shot: a round's end is seen within 0.5 ms (its duration is
+		 * taken when the last shard's event is read here) */
+		usleep(oneshot ? 500 : 1000);
 	}
 	/* let the TX drain timers run once more, then stop the lcores */
 	usleep(2000);
@@ -562,6 +734,17 @@ int main(int argc, char **argv)
 
 	json_t *sum = summary(dp, svc, o.no_ack);
 	json_object_set_new(sum, "timed_out", json_boolean(timed_out));
+	if (svc >= 0) {
+		if (recorded < round) /* the unfinished round, as far as it got */
+			json_array_append_new(rounds,
+					      round_json(dp, svc, round, o.no_ack, &rounds_ok));
+		json_object_set_new(sum, "rounds_requested", json_integer(o.rounds));
+		json_object_set_new(sum, "rounds", rounds);
+		json_object_set_new(sum, "sealer",
+				    json_string(o.sealer_openssl ? "openssl" : "ipsec-mb"));
+	} else {
+		json_decref(rounds);
+	}
 	json_dumpf(sum, stdout, JSON_INDENT(2) | JSON_REAL_PRECISION(6));
 	fputc('\n', stdout);
 	fflush(stdout);
@@ -579,6 +762,8 @@ int main(int argc, char **argv)
 			ok = ok && p.acked == p.ues;
 		if (svc >= 0 && o.no_ack)
 			ok = ok && p.sent == p.ues && dropped == 0;
+		if (svc >= 0)
+			ok = ok && rounds_ok && recorded == o.rounds;
 		exit_code = ok ? 0 : 1;
 	}
 	json_decref(sum);
@@ -590,6 +775,7 @@ int main(int argc, char **argv)
 		kb_memzero(services.s[i].msk_cur, KB_MSK_LEN);
 		kb_memzero(services.s[i].msk_next, KB_MSK_LEN);
 	}
+	free_ref_keys(dp);
 	kb_keytable_free(dp->kt);
 	rte_free(dp->dir);
 	rte_eal_cleanup();

@@ -125,7 +125,69 @@ uint8_t *kb_pkt_udp_prepare(const struct kb_pkt_tmpl *t, struct rte_mbuf *m,
 	return NULL;
 }
 
-void kb_pkt_udp_finish(const struct kb_pkt_tmpl *t, struct rte_mbuf *m)
+/* Ones' complement sum of n bytes as native-order 16-bit words, carried in
+ * a 64-bit accumulator of 32-bit loads (2^16 = 1 mod 0xffff: folding gives
+ * the same result as the 16-bit sum). n < 64 KiB, so it cannot overflow. */
+static uint64_t sum_native(const uint8_t *p, size_t n, uint64_t acc)
+{
+	size_t i = 0;
+	for (; i + 4 <= n; i += 4) {
+		uint32_t w;
+		memcpy(&w, p + i, 4);
+		acc += w;
+	}
+	if (i + 2 <= n) {
+		uint16_t w;
+		memcpy(&w, p + i, 2);
+		acc += w;
+		i += 2;
+	}
+	if (i < n) {
+		/* the odd last byte is the high-order byte of a zero-padded word */
+		uint8_t pad[2] = {p[i], 0};
+		uint16_t w;
+		memcpy(&w, pad, 2);
+		acc += w;
+	}
+	return acc;
+}
+
+static uint16_t fold_native(uint64_t s)
+{
+	s = (s & 0xffffffffu) + (s >> 32);
+	s = (s & 0xffffffffu) + (s >> 32);
+	s = (s & 0xffff) + (s >> 16);
+	s = (s & 0xffff) + (s >> 16);
+	return (uint16_t)s;
+}
+
+static uint16_t udp_final(uint64_t acc)
+{
+	uint16_t c = (uint16_t)~fold_native(acc);
+	return c == 0 ? 0xffff : c; /* 0 means "no checksum" on the wire */
+}
+
+uint16_t kb_pkt_udp4_cksum(const void *ip, const void *udp, uint16_t udp_len)
+{
+	const uint8_t *h = ip;
+	/* pseudo-header: source, destination (network order, summed as they
+	 * lie in memory), zero, protocol, UDP length */
+	uint8_t ph[4] = {0, IPPROTO_UDP, (uint8_t)(udp_len >> 8), (uint8_t)udp_len};
+	uint64_t acc = sum_native(h + 12, 8, 0);
+	acc = sum_native(ph, 4, acc);
+	return udp_final(sum_native(udp, udp_len, acc));
+}
+
+uint16_t kb_pkt_udp6_cksum(const void *ip6, const void *udp, uint16_t udp_len)
+{
+	const uint8_t *h = ip6;
+	uint8_t ph[8] = {0, 0, (uint8_t)(udp_len >> 8), (uint8_t)udp_len, 0, 0, 0, IPPROTO_UDP};
+	uint64_t acc = sum_native(h + 8, 32, 0);
+	acc = sum_native(ph, 8, acc);
+	return udp_final(sum_native(udp, udp_len, acc));
+}
+
+static inline void finish_one(const struct kb_pkt_tmpl *t, struct rte_mbuf *m)
 {
 	uint8_t *p = rte_pktmbuf_mtod(m, uint8_t *);
 	if (m->l3_len == 20) {
@@ -137,7 +199,10 @@ void kb_pkt_udp_finish(const struct kb_pkt_tmpl *t, struct rte_mbuf *m)
 			udp->dgram_cksum = rte_ipv4_phdr_cksum(ip, m->ol_flags);
 		} else if (t->udp_csum_v4) {
 			udp->dgram_cksum = 0;
-			udp->dgram_cksum = rte_ipv4_udptcp_cksum(ip, udp);
+			udp->dgram_cksum =
+				kb_pkt_udp4_cksum(ip, udp, rte_be_to_cpu_16(udp->dgram_len));
+		} else {
+			udp->dgram_cksum = 0; /* RFC 768: none (configured) */
 		}
 	} else {
 		struct rte_ipv6_hdr *ip6 = (struct rte_ipv6_hdr *)(p + 14);
@@ -148,7 +213,35 @@ void kb_pkt_udp_finish(const struct kb_pkt_tmpl *t, struct rte_mbuf *m)
 			udp->dgram_cksum = rte_ipv6_phdr_cksum(ip6, m->ol_flags);
 		} else {
 			udp->dgram_cksum = 0;
-			udp->dgram_cksum = rte_ipv6_udptcp_cksum(ip6, udp);
+			udp->dgram_cksum =
+				kb_pkt_udp6_cksum(ip6, udp, rte_be_to_cpu_16(udp->dgram_len));
+		}
+	}
+}
+
+void kb_pkt_udp_finish(const struct kb_pkt_tmpl *t, struct rte_mbuf *m)
+{
+	finish_one(t, m);
+}
+
+void kb_pkt_udp_finish_burst(const struct kb_pkt_tmpl *t, struct rte_mbuf **m, unsigned n)
+{
+	/* one copy of the loop per case: the per-packet test is only the
+	 * address family */
+	if (t->udp_csum_offload) {
+		for (unsigned i = 0; i < n; i++)
+			finish_one(t, m[i]);
+		return;
+	}
+	for (unsigned i = 0; i < n; i++) {
+		uint8_t *p = rte_pktmbuf_mtod(m[i], uint8_t *);
+		if (m[i]->l3_len == 20 && t->udp_csum_v4) {
+			struct rte_udp_hdr *udp = (struct rte_udp_hdr *)(p + 34);
+			udp->dgram_cksum = 0;
+			udp->dgram_cksum =
+				kb_pkt_udp4_cksum(p + 14, udp, rte_be_to_cpu_16(udp->dgram_len));
+		} else {
+			finish_one(t, m[i]);
 		}
 	}
 }

@@ -81,8 +81,10 @@ static void deadline(struct rte_timer *tim, void *arg)
 
 	for (unsigned i = 0; i < rec->n; i++) {
 		struct kb_ue *ue = &sh->ue[rec->slot[i]];
+		/* a deadline of an earlier rollover (the UE acked it) must not
+		 * touch the UE's state for the current one */
 		if (ue->state != KB_UE_PENDING || ue->gen != sh->ro_job.gen ||
-		    ue->svc != sh->ro_job.svc)
+		    rec->gen != ue->gen || ue->svc != sh->ro_job.svc)
 			continue;
 		if (ue->tries >= max_tries) {
 			ue->state = KB_UE_FAILED;
@@ -112,6 +114,7 @@ int kb_retx_arm(struct kb_lcore *lc, const uint32_t *slots, unsigned n, unsigned
 	memcpy(rec->slot, slots, n * sizeof(uint32_t));
 	rec->n = (uint16_t)n;
 	rec->tries = (uint8_t)tries;
+	rec->gen = sh->ro_job.gen;
 	uint64_t ticks = lc->dp->tsc_hz / 1000 * lc->dp->cfg.ack_timeout_ms;
 	for (unsigned t = 0; t < tries && t < 8; t++)
 		ticks *= lc->dp->cfg.backoff;
