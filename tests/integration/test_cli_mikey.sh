@@ -41,6 +41,8 @@ msg=$("$KB" mikey seal --json "$TMP/in.json")
 expect "seal: MSK message = vector" "$msg" "$(jq -r .msk_message "$VEC")"
 ack=$("$KB" mikey ack --json "$TMP/in.json")
 expect "ack: verification message = vector" "$ack" "$(jq -r .ack_message "$VEC")"
+expect "seal: the whole vector file (its input object)" "$("$KB" mikey seal --json "$VEC")" \
+	"$(jq -r .msk_message "$VEC")"
 
 echo "== open round trips"
 out=$("$KB" mikey open --muk "$MUK" "$msg")
