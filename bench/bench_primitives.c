@@ -19,6 +19,7 @@
 
 #include "bench.h"
 #include "bench_common.h"
+#include "imb_mgr.h"
 
 #define BURST 64
 #define AES_BUF 1024
@@ -27,11 +28,8 @@ static IMB_MGR *mgr(void)
 {
 	static IMB_MGR *m;
 
-	if (m == NULL) {
-		m = alloc_mb_mgr(0);
-		if (m != NULL)
-			init_mb_mgr_auto(m, NULL);
-	}
+	if (m == NULL)
+		m = kb_imb_mgr_new("kb_bench");
 	return m;
 }
 

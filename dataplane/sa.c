@@ -2,6 +2,8 @@
  * control plane (ARCHITECTURE.md decision 2). */
 #include "sa.h"
 
+#include "imb_mgr.h"
+
 #include <intel-ipsec-mb.h>
 #include <pthread.h>
 #include <stddef.h>
@@ -42,11 +44,10 @@ static IMB_MGR *thread_mgr(void)
 	m = pthread_getspecific(mgr_key);
 	if (m != NULL)
 		return m;
-	m = alloc_mb_mgr(0);
+	m = kb_imb_mgr_new("kb_sa_record_build");
 	if (m == NULL)
 		return NULL;
-	init_mb_mgr_auto(m, NULL);
-	if (imb_get_errno(m) != 0 || pthread_setspecific(mgr_key, m) != 0) {
+	if (pthread_setspecific(mgr_key, m) != 0) {
 		free_mb_mgr(m);
 		return NULL;
 	}

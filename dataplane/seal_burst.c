@@ -3,6 +3,8 @@
  * check them. The per-message job API path is kept for the benchmark. */
 #include "seal_burst.h"
 
+#include "imb_mgr.h"
+
 #include <intel-ipsec-mb.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -26,13 +28,7 @@ struct kb_sealer {
 	uint8_t tag[KB_SEAL_BURST_MAX][SHA1_LEN] __attribute__((aligned(CACHE_LINE)));
 	uint8_t ack_in[KB_SEAL_BURST_MAX][ACK_SCRATCH_ALIGNED] __attribute__((aligned(CACHE_LINE)));
 	IMB_MGR *mgr;
-	IMB_ARCH arch;
 	size_t ack_t_off, ack_mac_off; /* from the profile's ack writer */
-};
-
-static const char *const arch_names[] = {
-	[IMB_ARCH_NONE] = "none", [IMB_ARCH_NOAESNI] = "noaesni", [IMB_ARCH_SSE] = "sse",
-	[IMB_ARCH_AVX] = "avx",   [IMB_ARCH_AVX2] = "avx2",       [IMB_ARCH_AVX512] = "avx512",
 };
 
 /* Constant fields, set once: a burst only fills what changes per message
@@ -80,17 +76,9 @@ struct kb_sealer *kb_sealer_new(void)
 	s->ack_t_off = lay.t_off;
 	s->ack_mac_off = lay.mac_off;
 
-	s->mgr = alloc_mb_mgr(0);
-	if (s->mgr == NULL) {
-		fprintf(stderr, "kb_sealer_new: alloc_mb_mgr failed\n");
+	s->mgr = kb_imb_mgr_new("kb_sealer_new");
+	if (s->mgr == NULL)
 		goto fail;
-	}
-	init_mb_mgr_auto(s->mgr, &s->arch);
-	if (imb_get_errno(s->mgr) != 0) {
-		fprintf(stderr, "kb_sealer_new: init_mb_mgr_auto: %s\n",
-			imb_get_strerror(imb_get_errno(s->mgr)));
-		goto fail;
-	}
 	prefill(s);
 	return s;
 fail:
@@ -112,9 +100,7 @@ void kb_sealer_free(struct kb_sealer *s)
 
 const char *kb_sealer_arch(const struct kb_sealer *s)
 {
-	if (s->arch >= sizeof(arch_names) / sizeof(arch_names[0]) || arch_names[s->arch] == NULL)
-		return "unknown";
-	return arch_names[s->arch];
+	return kb_imb_arch_name(s->mgr);
 }
 
 /* The sealer's lines of a record (0-3, see sa.h): start every miss of the

@@ -8,6 +8,8 @@
  * 12 or 20 bytes: it writes 12 into a scratch slot and 10 are copied out. */
 #include "srtp_burst.h"
 
+#include "imb_mgr.h"
+
 #include <intel-ipsec-mb.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,12 +30,6 @@ struct kb_srtp_burster {
 	uint8_t iv[KB_SRTP_BURST_MAX][IV_LEN] __attribute__((aligned(CACHE_LINE)));
 	uint8_t tag[KB_SRTP_BURST_MAX][16] __attribute__((aligned(CACHE_LINE)));
 	IMB_MGR *mgr;
-	IMB_ARCH arch;
-};
-
-static const char *const arch_names[] = {
-	[IMB_ARCH_NONE] = "none", [IMB_ARCH_NOAESNI] = "noaesni", [IMB_ARCH_SSE] = "sse",
-	[IMB_ARCH_AVX] = "avx",   [IMB_ARCH_AVX2] = "avx2",       [IMB_ARCH_AVX512] = "avx512",
 };
 
 /* Constant fields, set once: the bursts only fill pointers and lengths. */
@@ -70,17 +66,9 @@ struct kb_srtp_burster *kb_srtp_burster_new(void)
 		return NULL;
 	}
 	memset(b, 0, sizeof(*b));
-	b->mgr = alloc_mb_mgr(0);
-	if (b->mgr == NULL) {
-		fprintf(stderr, "kb_srtp_burster_new: alloc_mb_mgr failed\n");
+	b->mgr = kb_imb_mgr_new("kb_srtp_burster_new");
+	if (b->mgr == NULL)
 		goto fail;
-	}
-	init_mb_mgr_auto(b->mgr, &b->arch);
-	if (imb_get_errno(b->mgr) != 0) {
-		fprintf(stderr, "kb_srtp_burster_new: init_mb_mgr_auto: %s\n",
-			imb_get_strerror(imb_get_errno(b->mgr)));
-		goto fail;
-	}
 	prefill(b);
 	return b;
 fail:
@@ -102,9 +90,7 @@ void kb_srtp_burster_free(struct kb_srtp_burster *b)
 
 const char *kb_srtp_burster_arch(const struct kb_srtp_burster *b)
 {
-	if (b->arch >= sizeof(arch_names) / sizeof(arch_names[0]) || arch_names[b->arch] == NULL)
-		return "unknown";
-	return arch_names[b->arch];
+	return kb_imb_arch_name(b->mgr);
 }
 
 int kb_srtp_tx_key_build(struct kb_srtp_burster *b, struct kb_srtp_tx_key *k,

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "mikey/mikey_codec.h"
+#include "imb_mgr.h"
 #include "sa.h"
 #include "util/secret.h"
 
@@ -51,11 +52,6 @@ struct kb_ue_burst {
 	IMB_MGR *mgr;
 };
 
-static const char *const arch_names[] = {
-	[IMB_ARCH_NONE] = "none", [IMB_ARCH_NOAESNI] = "noaesni", [IMB_ARCH_SSE] = "sse",
-	[IMB_ARCH_AVX] = "avx",   [IMB_ARCH_AVX2] = "avx2",       [IMB_ARCH_AVX512] = "avx512",
-};
-
 struct kb_ue_burst *kb_ue_burst_new(struct kb_uesim *sim)
 {
 	size_t size = (sizeof(struct kb_ue_burst) + CACHE_LINE - 1) & ~(size_t)(CACHE_LINE - 1);
@@ -67,11 +63,8 @@ struct kb_ue_burst *kb_ue_burst_new(struct kb_uesim *sim)
 	/* not zeroed: a row's keys are written before KB_UE_BURST_KEYS is set,
 	 * so a 10M-UE run touches only the pages of UEs that got a message */
 	b->xk = aligned_alloc(CACHE_LINE, (size_t)(sim->n_ue ? sim->n_ue : 1) * sizeof(*b->xk));
-	b->mgr = alloc_mb_mgr(0);
+	b->mgr = kb_imb_mgr_new("kb_ue_burst_new");
 	if (b->xk == NULL || b->mgr == NULL)
-		goto fail;
-	init_mb_mgr_auto(b->mgr, NULL);
-	if (imb_get_errno(b->mgr) != 0)
 		goto fail;
 	for (unsigned i = 0; i < KB_UE_BURST_MAX; i++) {
 		IMB_JOB *c = &b->cjobs[i];
@@ -114,8 +107,7 @@ void kb_ue_burst_free(struct kb_ue_burst *b)
 
 const char *kb_ue_burst_arch(const struct kb_ue_burst *b)
 {
-	IMB_ARCH a = b->mgr->used_arch;
-	return (unsigned)a < sizeof(arch_names) / sizeof(arch_names[0]) ? arch_names[a] : "?";
+	return kb_imb_arch_name(b->mgr);
 }
 
 /* First contact with an SA: the transport keys from the MUK (RFC 3830 PRF),
