@@ -459,23 +459,10 @@ static enum MHD_Result admin_handler(void *cls, struct MHD_Connection *con, cons
 			kb_import_feed(r->im, upload_data, n);
 			return MHD_YES;
 		}
-		if (r->too_large || r->len + n > ADMIN_JSON_MAX) {
-			r->too_large = true;
-			return MHD_YES;
-		}
-		if (r->len + n > r->cap) {
-			size_t cap = r->cap != 0 ? r->cap : 4096;
-			while (cap < r->len + n)
-				cap *= 2;
-			char *nb = realloc(r->body, cap);
-			if (nb == NULL)
-				return MHD_NO;
-			r->body = nb;
-			r->cap = cap;
-		}
-		memcpy(r->body + r->len, upload_data, n);
-		r->len += n;
-		return MHD_YES;
+		return kb_http_body_append(&r->body, &r->len, &r->cap, &r->too_large, upload_data,
+					   n, ADMIN_JSON_MAX)
+			       ? MHD_YES
+			       : MHD_NO;
 	}
 	if (r->im != NULL) {
 		bool failed = false;

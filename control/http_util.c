@@ -116,3 +116,25 @@ struct MHD_Daemon *kb_http_start(const char *addr, unsigned short port, unsigned
 		snprintf(err, errlen, "cannot listen on %s port %u", addr, port);
 	return d;
 }
+
+bool kb_http_body_append(char **body, size_t *len, size_t *cap, bool *too_large, const char *chunk,
+			 size_t n, size_t max)
+{
+	if (*too_large || *len + n > max) {
+		*too_large = true;
+		return true;
+	}
+	if (*len + n > *cap) {
+		size_t c = *cap != 0 ? *cap : 4096;
+		while (c < *len + n)
+			c *= 2;
+		char *nb = realloc(*body, c);
+		if (nb == NULL)
+			return false;
+		*body = nb;
+		*cap = c;
+	}
+	memcpy(*body + *len, chunk, n);
+	*len += n;
+	return true;
+}

@@ -75,7 +75,7 @@ static struct {
 
 struct pap_req {
 	size_t len, cap;
-	uint8_t *body;
+	char *body;
 	bool too_large;
 };
 
@@ -470,7 +470,7 @@ static enum MHD_Result finish(struct MHD_Connection *con, const char *url, const
 	struct kb_digest_request dr = {
 		.method = method,
 		.uri = url,
-		.body = r->body,
+		.body = (const uint8_t *)r->body,
 		.body_len = r->len,
 	};
 	struct kb_digest_verdict v;
@@ -496,7 +496,8 @@ static enum MHD_Result finish(struct MHD_Connection *con, const char *url, const
 	const char *ct =
 		MHD_lookup_connection_value(con, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
 	memset(&rq, 0, sizeof(rq));
-	int prc = kb_pap_parse_request(ct != NULL ? ct : "", r->body, r->len, &lim, &rq, &perr);
+	int prc = kb_pap_parse_request(ct != NULL ? ct : "", (const uint8_t *)r->body, r->len, &lim,
+				       &rq, &perr);
 	if (!g.ini[ini].allowed) {
 		fprintf(stderr, "pap: initiator '%s' is not on the allowlist\n", g.ini_id[ini]);
 		return reply_code(con, MHD_HTTP_OK, &rq.ctl, KB_PAP_FORBIDDEN,
@@ -559,23 +560,10 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *con, const char
 	if (*upload_data_size != 0) {
 		size_t n = *upload_data_size;
 		*upload_data_size = 0;
-		if (r->too_large || r->len + n > g.cfg.max_body) {
-			r->too_large = true;
-			return MHD_YES;
-		}
-		if (r->len + n > r->cap) {
-			size_t cap = r->cap != 0 ? r->cap : 4096;
-			while (cap < r->len + n)
-				cap *= 2;
-			uint8_t *nb = realloc(r->body, cap);
-			if (nb == NULL)
-				return MHD_NO;
-			r->body = nb;
-			r->cap = cap;
-		}
-		memcpy(r->body + r->len, upload_data, n);
-		r->len += n;
-		return MHD_YES;
+		return kb_http_body_append(&r->body, &r->len, &r->cap, &r->too_large, upload_data,
+					   n, g.cfg.max_body)
+			       ? MHD_YES
+			       : MHD_NO;
 	}
 	return finish(con, url, method, r);
 }

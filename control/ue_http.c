@@ -452,23 +452,10 @@ static enum MHD_Result ue_handler(void *cls, struct MHD_Connection *con, const c
 	if (*upload_data_size != 0) {
 		size_t n = *upload_data_size;
 		*upload_data_size = 0;
-		if (r->too_large || r->len + n > c->cfg.max_body) {
-			r->too_large = true;
-			return MHD_YES; /* drain, then 413 */
-		}
-		if (r->len + n > r->cap) {
-			size_t cap = r->cap != 0 ? r->cap : 1024;
-			while (cap < r->len + n)
-				cap *= 2;
-			char *nb = realloc(r->body, cap);
-			if (nb == NULL)
-				return MHD_NO;
-			r->body = nb;
-			r->cap = cap;
-		}
-		memcpy(r->body + r->len, upload_data, n);
-		r->len += n;
-		return MHD_YES;
+		return kb_http_body_append(&r->body, &r->len, &r->cap, &r->too_large, upload_data,
+					   n, c->cfg.max_body)
+			       ? MHD_YES
+			       : MHD_NO;
 	}
 	unsigned code = 0;
 	enum MHD_Result ret = finish(c, con, url, method, r, &code);
