@@ -43,23 +43,39 @@ CONF
 
 EAL_COMMON=(--no-huge -m 768 --log-level=warning --no-pci)
 MEMIF="socket=$SOCK,socket-abstract=no,rsize=14"
-"$KBD" "${EAL_COMMON[@]}" --file-prefix "kbd$$" -l 0,1 \
-	--vdev "net_memif0,role=server,$MEMIF" -- \
-	--config "$T/kb.conf" --roster "$T/roster.csv" --oneshot-rollover 1 --max-time-s 120 \
-	> "$T/kbd.json" 2> "$T/kbd.err" &
-KPID=$!
-# uesim restarts its port if the first connection came too early
-for _ in $(seq 100); do [ -S "$SOCK" ] && break; sleep 0.1; done
-[ -S "$SOCK" ] || { cat "$T/kbd.err"; echo "keyburstd did not create $SOCK"; exit 1; }
+# A known flake (about 1 run in 10 under load, not reproduced by hand):
+# uesim has died with SIGSEGV right after its port came up. Until that is
+# found, a crash is reported loudly and the run is repeated once; any other
+# failure, or a second crash, fails the test.
+for attempt in 1 2; do
+	rm -f "$SOCK" "$T/uesim.json" "$T/kbd.json"
+	"$KBD" "${EAL_COMMON[@]}" --file-prefix "kbd$$" -l 0,1 \
+		--vdev "net_memif0,role=server,$MEMIF" -- \
+		--config "$T/kb.conf" --roster "$T/roster.csv" --oneshot-rollover 1 --max-time-s 120 \
+		> "$T/kbd.json" 2> "$T/kbd.err" &
+	KPID=$!
+	# uesim restarts its port if the first connection came too early
+	for _ in $(seq 100); do [ -S "$SOCK" ] && break; sleep 0.1; done
+	[ -S "$SOCK" ] || { cat "$T/kbd.err"; echo "keyburstd did not create $SOCK"; exit 1; }
 
-rc=0
-"$UESIM" "${EAL_COMMON[@]}" --file-prefix "uesim$$" -l 0 \
-	--vdev "net_memif0,role=client,$MEMIF" -- \
-	--roster "$T/roster.csv" --until-all --duration 120 --linger 2 --drop-ack 0.2 \
-	--mbufs 32767 --progress 5 --json "$T/uesim.json" 2> "$T/uesim.err" || rc=$?
-krc=0
-wait $KPID || krc=$?
-tail -3 "$T/uesim.err"
+	rc=0
+	"$UESIM" "${EAL_COMMON[@]}" --file-prefix "uesim$$" -l 0 \
+		--vdev "net_memif0,role=client,$MEMIF" -- \
+		--roster "$T/roster.csv" --until-all --duration 120 --linger 2 --drop-ack 0.2 \
+		--mbufs 32767 --progress 5 --json "$T/uesim.json" 2> "$T/uesim.err" || rc=$?
+	if [ "$rc" = 139 ] && [ "$attempt" = 1 ]; then
+		echo "WARNING: keyburst-uesim crashed (SIGSEGV); its stderr:" >&2
+		cat "$T/uesim.err" >&2
+		kill "$KPID" 2>/dev/null
+		wait "$KPID" 2>/dev/null || true
+		echo "retrying once" >&2
+		continue
+	fi
+	krc=0
+	wait $KPID || krc=$?
+	tail -3 "$T/uesim.err"
+	break
+done
 python3 - "$T/uesim.json" "$T/kbd.json" "$N" "$rc" "$krc" <<'PY'
 import json, sys
 u = json.load(open(sys.argv[1]))
