@@ -16,9 +16,7 @@ struct rd {
 	struct kb_mikey_error *err;
 };
 
-/* Record the first error: "<what> at offset N". Always returns -1. */
-__attribute__((format(printf, 3, 4))) static int fail(struct kb_mikey_error *err, size_t off,
-						      const char *fmt, ...)
+int kb_mikey_error_set(struct kb_mikey_error *err, size_t off, const char *fmt, ...)
 {
 	va_list ap;
 	int n;
@@ -43,8 +41,8 @@ static size_t left(const struct rd *r)
 static int need(struct rd *r, const char *who, const char *what, size_t n)
 {
 	if (left(r) < n)
-		return fail(r->err, r->off, "%s: %s needs %zu bytes, only %zu remain", who, what, n,
-			    left(r));
+		return kb_mikey_error_set(r->err, r->off, "%s: %s needs %zu bytes, only %zu remain",
+					  who, what, n, left(r));
 	return 0;
 }
 
@@ -103,18 +101,20 @@ static int decode_generic_map(struct rd *r, unsigned cs_count)
 		size_t sd = kb_be16(r->buf + r->off);
 		r->off += 2;
 		if (sd > left(r))
-			return fail(r->err, r->off - 2,
-				    "HDR: generic map session data length %zu exceeds remaining "
-				    "%zu bytes",
-				    sd, left(r));
+			return kb_mikey_error_set(
+				r->err, r->off - 2,
+				"HDR: generic map session data length %zu exceeds remaining "
+				"%zu bytes",
+				sd, left(r));
 		r->off += sd;
 		if (need(r, "HDR", "generic map SPI length", 1) != 0)
 			return -1;
 		size_t spi = r->buf[r->off++];
 		if (spi > left(r))
-			return fail(r->err, r->off - 1,
-				    "HDR: generic map SPI length %zu exceeds remaining %zu bytes",
-				    spi, left(r));
+			return kb_mikey_error_set(
+				r->err, r->off - 1,
+				"HDR: generic map SPI length %zu exceeds remaining %zu bytes", spi,
+				left(r));
 		r->off += spi;
 	}
 	return 0;
@@ -125,9 +125,9 @@ static int decode_hdr(struct rd *r, struct kb_mikey_msg *m, uint8_t *np)
 	const uint8_t *b = r->buf;
 
 	if (r->len < KB_MIKEY_HDR_LEN)
-		return fail(r->err, 0,
-			    "HDR: message of %zu bytes is shorter than the %d-byte header", r->len,
-			    KB_MIKEY_HDR_LEN);
+		return kb_mikey_error_set(
+			r->err, 0, "HDR: message of %zu bytes is shorter than the %d-byte header",
+			r->len, KB_MIKEY_HDR_LEN);
 	m->version = b[0];
 	m->data_type = b[1];
 	*np = b[2];
@@ -137,21 +137,23 @@ static int decode_hdr(struct rd *r, struct kb_mikey_msg *m, uint8_t *np)
 	m->cs_count = b[8];
 	m->map_type = b[9];
 	if (m->version != 1)
-		return fail(r->err, 0, "HDR: unknown version %u", m->version);
+		return kb_mikey_error_set(r->err, 0, "HDR: unknown version %u", m->version);
 	if (m->data_type != KB_MIKEY_DT_PSK_INIT && m->data_type != KB_MIKEY_DT_PSK_RESP &&
 	    m->data_type != KB_MIKEY_DT_ERROR)
-		return fail(r->err, 1, "HDR: unsupported data type %u (only PSK 0, 1 and error 6)",
-			    m->data_type);
+		return kb_mikey_error_set(
+			r->err, 1, "HDR: unsupported data type %u (only PSK 0, 1 and error 6)",
+			m->data_type);
 	if (m->prf != 0)
-		return fail(r->err, 3, "HDR: unknown PRF function %u", m->prf);
+		return kb_mikey_error_set(r->err, 3, "HDR: unknown PRF function %u", m->prf);
 	r->off = KB_MIKEY_HDR_LEN;
 	switch (m->map_type) {
 	case 0: /* SRTP-ID: policy no(1) SSRC(4) ROC(4) per CS */
 		if ((size_t)m->cs_count * 9 > left(r))
-			return fail(r->err, 8,
-				    "HDR: SRTP-ID map of %u crypto sessions needs %u bytes, only "
-				    "%zu remain",
-				    m->cs_count, m->cs_count * 9u, left(r));
+			return kb_mikey_error_set(
+				r->err, 8,
+				"HDR: SRTP-ID map of %u crypto sessions needs %u bytes, only "
+				"%zu remain",
+				m->cs_count, m->cs_count * 9u, left(r));
 		r->off += (size_t)m->cs_count * 9;
 		return 0;
 	case 1: /* empty map (RFC 4563): no map info */
@@ -159,7 +161,7 @@ static int decode_hdr(struct rd *r, struct kb_mikey_msg *m, uint8_t *np)
 	case 2:
 		return decode_generic_map(r, m->cs_count);
 	default:
-		return fail(r->err, 9, "HDR: unknown CS ID map type %u", m->map_type);
+		return kb_mikey_error_set(r->err, 9, "HDR: unknown CS ID map type %u", m->map_type);
 	}
 }
 
@@ -171,7 +173,7 @@ static int decode_t(struct rd *r, struct kb_mikey_msg *m)
 	unsigned n;
 
 	if (m->has_t)
-		return fail(r->err, start, "T: second T payload");
+		return kb_mikey_error_set(r->err, start, "T: second T payload");
 	if (need(r, "T", "payload header", 2) != 0)
 		return -1;
 	m->t_type = r->buf[start + 1];
@@ -180,7 +182,7 @@ static int decode_t(struct rd *r, struct kb_mikey_msg *m)
 	else if (m->t_type == 2)
 		n = 4;
 	else
-		return fail(r->err, start + 1, "T: unknown TS type %u", m->t_type);
+		return kb_mikey_error_set(r->err, start + 1, "T: unknown TS type %u", m->t_type);
 	r->off += 2;
 	if (need(r, "T", "timestamp value", n) != 0)
 		return -1;
@@ -198,16 +200,17 @@ static int decode_rand(struct rd *r, struct kb_mikey_msg *m)
 	size_t start = r->off;
 
 	if (m->has_rand)
-		return fail(r->err, start, "RAND: second RAND payload");
+		return kb_mikey_error_set(r->err, start, "RAND: second RAND payload");
 	if (need(r, "RAND", "payload header", 2) != 0)
 		return -1;
 	m->rand_len = r->buf[start + 1];
 	if (m->rand_len == 0)
-		return fail(r->err, start + 1, "RAND: length 0");
+		return kb_mikey_error_set(r->err, start + 1, "RAND: length 0");
 	r->off += 2;
 	if (m->rand_len > left(r))
-		return fail(r->err, start + 1, "RAND: length %u exceeds remaining %zu bytes",
-			    m->rand_len, left(r));
+		return kb_mikey_error_set(r->err, start + 1,
+					  "RAND: length %u exceeds remaining %zu bytes",
+					  m->rand_len, left(r));
 	m->rand = r->buf + r->off;
 	m->has_rand = true;
 	r->off += m->rand_len;
@@ -219,18 +222,20 @@ static int decode_id(struct rd *r, struct kb_mikey_msg *m)
 	size_t start = r->off;
 
 	if (m->n_ids >= KB_MIKEY_MAX_IDS)
-		return fail(r->err, start, "ID: more than %d ID payloads", KB_MIKEY_MAX_IDS);
+		return kb_mikey_error_set(r->err, start, "ID: more than %d ID payloads",
+					  KB_MIKEY_MAX_IDS);
 	if (need(r, "ID", "payload header", 4) != 0)
 		return -1;
 	struct kb_mikey_id *id = &m->ids[m->n_ids];
 	id->type = r->buf[start + 1];
 	id->len = kb_be16(r->buf + start + 2);
 	if (id->type > 1)
-		return fail(r->err, start + 1, "ID: unknown ID type %u", id->type);
+		return kb_mikey_error_set(r->err, start + 1, "ID: unknown ID type %u", id->type);
 	r->off += 4;
 	if (id->len > left(r))
-		return fail(r->err, start + 2, "ID: data length %u exceeds remaining %zu bytes",
-			    id->len, left(r));
+		return kb_mikey_error_set(r->err, start + 2,
+					  "ID: data length %u exceeds remaining %zu bytes", id->len,
+					  left(r));
 	id->data = r->buf + r->off;
 	r->off += id->len;
 	m->n_ids++;
@@ -250,7 +255,7 @@ static int decode_v(struct rd *r, struct kb_mikey_msg *m)
 	else if (m->v_alg == 1)
 		n = KB_MIKEY_MAC_LEN;
 	else
-		return fail(r->err, start + 1, "V: unknown auth alg %u", m->v_alg);
+		return kb_mikey_error_set(r->err, start + 1, "V: unknown auth alg %u", m->v_alg);
 	r->off += 2;
 	if (need(r, "V", "MAC", n) != 0)
 		return -1;
@@ -266,7 +271,8 @@ static int decode_err(struct rd *r, struct kb_mikey_msg *m)
 	size_t start = r->off;
 
 	if (m->n_err >= KB_MIKEY_MAX_ERRS)
-		return fail(r->err, start, "ERR: more than %d ERR payloads", KB_MIKEY_MAX_ERRS);
+		return kb_mikey_error_set(r->err, start, "ERR: more than %d ERR payloads",
+					  KB_MIKEY_MAX_ERRS);
 	if (need(r, "ERR", "payload", 4) != 0)
 		return -1;
 	if (!m->has_err)
@@ -287,12 +293,13 @@ static int decode_kemac(struct rd *r, struct kb_mikey_msg *m)
 	m->encr_alg = r->buf[start + 1];
 	m->encr_len = kb_be16(r->buf + start + 2);
 	if (m->encr_alg > 2)
-		return fail(r->err, start + 1, "KEMAC: unknown encr alg %u", m->encr_alg);
+		return kb_mikey_error_set(r->err, start + 1, "KEMAC: unknown encr alg %u",
+					  m->encr_alg);
 	r->off += 4;
 	if (m->encr_len > left(r))
-		return fail(r->err, start + 2,
-			    "KEMAC: encr data length %u exceeds remaining %zu bytes", m->encr_len,
-			    left(r));
+		return kb_mikey_error_set(r->err, start + 2,
+					  "KEMAC: encr data length %u exceeds remaining %zu bytes",
+					  m->encr_len, left(r));
 	m->encr = r->buf + r->off;
 	m->encr_off = r->off;
 	r->off += m->encr_len;
@@ -304,7 +311,7 @@ static int decode_kemac(struct rd *r, struct kb_mikey_msg *m)
 	else if (m->mac_alg == 1)
 		n = KB_MIKEY_MAC_LEN;
 	else
-		return fail(r->err, r->off, "KEMAC: unknown MAC alg %u", m->mac_alg);
+		return kb_mikey_error_set(r->err, r->off, "KEMAC: unknown MAC alg %u", m->mac_alg);
 	r->off++;
 	if (need(r, "KEMAC", "MAC", n) != 0)
 		return -1;
@@ -319,42 +326,46 @@ static int decode_kemac(struct rd *r, struct kb_mikey_msg *m)
 static int decode_key_id(struct rd *r, struct kb_mikey_msg *m, size_t p, size_t end)
 {
 	if (m->has_key_id)
-		return fail(r->err, p, "General Extension: second Key ID extension");
+		return kb_mikey_error_set(r->err, p, "General Extension: second Key ID extension");
 	m->has_key_id = true;
 	while (p < end) {
 		if (end - p < 2)
-			return fail(r->err, p,
-				    "General Extension: Key ID sub-payload header needs 2 bytes, "
-				    "only %zu remain",
-				    end - p);
+			return kb_mikey_error_set(
+				r->err, p,
+				"General Extension: Key ID sub-payload header needs 2 bytes, "
+				"only %zu remain",
+				end - p);
 		uint8_t type = r->buf[p], len = r->buf[p + 1];
 		const uint8_t *v = r->buf + p + 2;
 		if (len > end - p - 2)
-			return fail(r->err, p + 1,
-				    "General Extension: Key ID sub-payload length %u exceeds the "
-				    "extension's remaining %zu bytes",
-				    len, end - p - 2);
+			return kb_mikey_error_set(
+				r->err, p + 1,
+				"General Extension: Key ID sub-payload length %u exceeds the "
+				"extension's remaining %zu bytes",
+				len, end - p - 2);
 		switch (type) {
 		case 0:
 			if (m->has_domain || len != 3)
-				return fail(r->err, p,
-					    "General Extension: %s Key Domain ID (length %u, must "
-					    "be 3)",
-					    m->has_domain ? "second" : "bad", len);
+				return kb_mikey_error_set(
+					r->err, p,
+					"General Extension: %s Key Domain ID (length %u, must "
+					"be 3)",
+					m->has_domain ? "second" : "bad", len);
 			memcpy(m->domain, v, 3);
 			m->has_domain = true;
 			break;
 		case 1:
 			if (m->has_msk_id || len != 4)
-				return fail(r->err, p,
-					    "General Extension: %s MSK ID (length %u, must be 4)",
-					    m->has_msk_id ? "second" : "bad", len);
+				return kb_mikey_error_set(
+					r->err, p,
+					"General Extension: %s MSK ID (length %u, must be 4)",
+					m->has_msk_id ? "second" : "bad", len);
 			m->msk_id = kb_be32(v);
 			m->has_msk_id = true;
 			break;
 		case 2:
 			if (m->has_mtk_id || len == 0 || len > 4)
-				return fail(
+				return kb_mikey_error_set(
 					r->err, p,
 					"General Extension: %s MTK ID (length %u, must be 1..4)",
 					m->has_mtk_id ? "second" : "bad", len);
@@ -365,7 +376,8 @@ static int decode_key_id(struct rd *r, struct kb_mikey_msg *m, size_t p, size_t 
 			m->has_mtk_id = true;
 			break;
 		default:
-			return fail(r->err, p, "General Extension: unknown Key ID type %u", type);
+			return kb_mikey_error_set(
+				r->err, p, "General Extension: unknown Key ID type %u", type);
 		}
 		p += 2 + (size_t)len;
 	}
@@ -377,17 +389,19 @@ static int decode_genext(struct rd *r, struct kb_mikey_msg *m)
 	size_t start = r->off;
 
 	if (m->n_genext >= KB_MIKEY_MAX_GENEXTS)
-		return fail(r->err, start, "General Extension: more than %d extensions",
-			    KB_MIKEY_MAX_GENEXTS);
+		return kb_mikey_error_set(r->err, start,
+					  "General Extension: more than %d extensions",
+					  KB_MIKEY_MAX_GENEXTS);
 	if (need(r, "General Extension", "payload header", 4) != 0)
 		return -1;
 	uint8_t type = r->buf[start + 1];
 	size_t len = kb_be16(r->buf + start + 2);
 	r->off += 4;
 	if (len > left(r))
-		return fail(r->err, start + 2,
-			    "General Extension: data length %zu exceeds remaining %zu bytes", len,
-			    left(r));
+		return kb_mikey_error_set(
+			r->err, start + 2,
+			"General Extension: data length %zu exceeds remaining %zu bytes", len,
+			left(r));
 	m->n_genext++;
 	if (type == 3 && decode_key_id(r, m, r->off, r->off + len) != 0)
 		return -1;
@@ -401,23 +415,26 @@ static int decode_sp(struct rd *r, struct kb_mikey_msg *m)
 	size_t start = r->off;
 
 	if (m->map_type == 1)
-		return fail(r->err, start,
-			    "SP: SP payload not allowed with the empty CS ID map (RFC 4563)");
+		return kb_mikey_error_set(
+			r->err, start,
+			"SP: SP payload not allowed with the empty CS ID map (RFC 4563)");
 	if (m->n_sp >= KB_MIKEY_MAX_SPS)
-		return fail(r->err, start, "SP: more than %d SP payloads", KB_MIKEY_MAX_SPS);
+		return kb_mikey_error_set(r->err, start, "SP: more than %d SP payloads",
+					  KB_MIKEY_MAX_SPS);
 	if (need(r, "SP", "payload header", 5) != 0)
 		return -1;
 	size_t len = kb_be16(r->buf + start + 3);
 	r->off += 5;
 	if (len > left(r))
-		return fail(r->err, start + 3,
-			    "SP: policy param length %zu exceeds remaining %zu bytes", len,
-			    left(r));
+		return kb_mikey_error_set(r->err, start + 3,
+					  "SP: policy param length %zu exceeds remaining %zu bytes",
+					  len, left(r));
 	/* the parameters are type(1) len(1) value; check they tile the field */
 	size_t p = r->off, end = r->off + len;
 	while (p < end) {
 		if (end - p < 2 || r->buf[p + 1] > end - p - 2)
-			return fail(r->err, p, "SP: policy parameter overruns the payload");
+			return kb_mikey_error_set(r->err, p,
+						  "SP: policy parameter overruns the payload");
 		p += 2 + (size_t)r->buf[p + 1];
 	}
 	m->n_sp++;
@@ -430,19 +447,21 @@ static int check_shape(struct rd *r, const struct kb_mikey_msg *m)
 	switch (m->data_type) {
 	case KB_MIKEY_DT_PSK_INIT:
 		if (!m->has_t || !m->has_kemac || m->has_v || m->has_err)
-			return fail(r->err, 1,
-				    "HDR: PSK init message needs T and KEMAC and no V or ERR");
+			return kb_mikey_error_set(
+				r->err, 1,
+				"HDR: PSK init message needs T and KEMAC and no V or ERR");
 		break;
 	case KB_MIKEY_DT_PSK_RESP:
 		if (!m->has_t || !m->has_v || m->has_kemac || m->has_err)
-			return fail(
+			return kb_mikey_error_set(
 				r->err, 1,
 				"HDR: PSK verification message needs T and V and no KEMAC or ERR");
 		break;
 	default:
 		if (!m->has_err || m->has_kemac)
-			return fail(r->err, 1,
-				    "HDR: error message needs at least one ERR and no KEMAC");
+			return kb_mikey_error_set(
+				r->err, 1,
+				"HDR: error message needs at least one ERR and no KEMAC");
 		break;
 	}
 	return 0;
@@ -459,7 +478,7 @@ int kb_mikey_decode(const uint8_t *buf, size_t len, struct kb_mikey_msg *msg,
 
 	memset(msg, 0, sizeof(*msg));
 	if (buf == NULL && len != 0)
-		return fail(r.err, 0, "HDR: no buffer");
+		return kb_mikey_error_set(r.err, 0, "HDR: no buffer");
 	if (decode_hdr(&r, msg, &np) != 0)
 		return -1;
 	while (np != KB_MIKEY_PT_LAST) {
@@ -468,9 +487,10 @@ int kb_mikey_decode(const uint8_t *buf, size_t len, struct kb_mikey_msg *msg,
 		int rc;
 
 		if (r.off >= r.len)
-			return fail(r.err, np_off,
-				    "%s: next payload %s (%u) announced, but the message ends", by,
-				    kb_mikey_payload_name(np), np);
+			return kb_mikey_error_set(
+				r.err, np_off,
+				"%s: next payload %s (%u) announced, but the message ends", by,
+				kb_mikey_payload_name(np), np);
 		switch (np) {
 		case KB_MIKEY_PT_T:
 			rc = decode_t(&r, msg);
@@ -501,14 +521,17 @@ int kb_mikey_decode(const uint8_t *buf, size_t len, struct kb_mikey_msg *msg,
 		case KB_MIKEY_PT_SIGN:
 		case KB_MIKEY_PT_CERT:
 		case KB_MIKEY_PT_CHASH:
-			return fail(r.err, np_off,
-				    "%s: payload not supported in PSK mode (named by %s)",
-				    kb_mikey_payload_name(np), by);
+			return kb_mikey_error_set(
+				r.err, np_off,
+				"%s: payload not supported in PSK mode (named by %s)",
+				kb_mikey_payload_name(np), by);
 		case KB_MIKEY_PT_KEYDATA:
-			return fail(r.err, np_off,
-				    "Key data: sub-payload outside KEMAC (named by %s)", by);
+			return kb_mikey_error_set(
+				r.err, np_off, "Key data: sub-payload outside KEMAC (named by %s)",
+				by);
 		default:
-			return fail(r.err, np_off, "unknown payload type %u named by %s", np, by);
+			return kb_mikey_error_set(r.err, np_off,
+						  "unknown payload type %u named by %s", np, by);
 		}
 		if (rc != 0)
 			return -1;
@@ -517,15 +540,16 @@ int kb_mikey_decode(const uint8_t *buf, size_t len, struct kb_mikey_msg *msg,
 		np = buf[start];
 		/* both MACs cover every byte before them: nothing may follow */
 		if ((prev == KB_MIKEY_PT_KEMAC || prev == KB_MIKEY_PT_V) && np != KB_MIKEY_PT_LAST)
-			return fail(
+			return kb_mikey_error_set(
 				r.err, start,
 				"%s: next payload %s (%u) after %s, which must be the last payload",
 				kb_mikey_payload_name(prev), kb_mikey_payload_name(np), np,
 				kb_mikey_payload_name(prev));
 	}
 	if (r.off != r.len)
-		return fail(r.err, r.off, "%s: %zu trailing bytes after the last payload",
-			    prev == 0xff ? "HDR" : kb_mikey_payload_name(prev), r.len - r.off);
+		return kb_mikey_error_set(
+			r.err, r.off, "%s: %zu trailing bytes after the last payload",
+			prev == 0xff ? "HDR" : kb_mikey_payload_name(prev), r.len - r.off);
 	if (check_shape(&r, msg) != 0)
 		return -1;
 	msg->len = len;
@@ -545,19 +569,20 @@ static int decode_one_keydata(struct rd *r, struct kb_mikey_keydata *k, uint8_t 
 	k->kv = r->buf[start + 1] & 0x0f;
 	k->key_len = kb_be16(r->buf + start + 2);
 	if (*np != 0 && *np != KB_MIKEY_PT_KEYDATA)
-		return fail(r->err, start,
-			    "Key data: next payload %u is neither 20 (Key data) nor 0", *np);
+		return kb_mikey_error_set(
+			r->err, start, "Key data: next payload %u is neither 20 (Key data) nor 0",
+			*np);
 	if (k->type > 3)
-		return fail(r->err, start + 1, "Key data: unknown type %u", k->type);
+		return kb_mikey_error_set(r->err, start + 1, "Key data: unknown type %u", k->type);
 	if (k->kv > 2)
-		return fail(r->err, start + 1, "Key data: unknown KV type %u", k->kv);
+		return kb_mikey_error_set(r->err, start + 1, "Key data: unknown KV type %u", k->kv);
 	if (k->key_len == 0)
-		return fail(r->err, start + 2, "Key data: key length 0");
+		return kb_mikey_error_set(r->err, start + 2, "Key data: key length 0");
 	r->off += 4;
 	if (k->key_len > left(r))
-		return fail(r->err, start + 2,
-			    "Key data: key length %u exceeds remaining %zu bytes", k->key_len,
-			    left(r));
+		return kb_mikey_error_set(r->err, start + 2,
+					  "Key data: key length %u exceeds remaining %zu bytes",
+					  k->key_len, left(r));
 	k->key = r->buf + r->off;
 	r->off += k->key_len;
 	if (k->type & 1) { /* TGK+SALT, TEK+SALT */
@@ -566,9 +591,10 @@ static int decode_one_keydata(struct rd *r, struct kb_mikey_keydata *k, uint8_t 
 		k->salt_len = kb_be16(r->buf + r->off);
 		r->off += 2;
 		if (k->salt_len > left(r))
-			return fail(r->err, r->off - 2,
-				    "Key data: salt length %u exceeds remaining %zu bytes",
-				    k->salt_len, left(r));
+			return kb_mikey_error_set(
+				r->err, r->off - 2,
+				"Key data: salt length %u exceeds remaining %zu bytes", k->salt_len,
+				left(r));
 		k->salt = r->buf + r->off;
 		r->off += k->salt_len;
 	}
@@ -577,9 +603,10 @@ static int decode_one_keydata(struct rd *r, struct kb_mikey_keydata *k, uint8_t 
 			return -1;
 		k->spi_len = r->buf[r->off++];
 		if (k->spi_len > left(r))
-			return fail(r->err, r->off - 1,
-				    "Key data: SPI length %u exceeds remaining %zu bytes",
-				    k->spi_len, left(r));
+			return kb_mikey_error_set(
+				r->err, r->off - 1,
+				"Key data: SPI length %u exceeds remaining %zu bytes", k->spi_len,
+				left(r));
 		k->spi = r->buf + r->off;
 		r->off += k->spi_len;
 	} else if (k->kv == 2) {
@@ -588,7 +615,7 @@ static int decode_one_keydata(struct rd *r, struct kb_mikey_keydata *k, uint8_t 
 				return -1;
 			uint8_t n = r->buf[r->off++];
 			if (n > left(r))
-				return fail(
+				return kb_mikey_error_set(
 					r->err, r->off - 1,
 					"Key data: interval length %u exceeds remaining %zu bytes",
 					n, left(r));
@@ -615,18 +642,20 @@ int kb_mikey_decode_keydata(const uint8_t *buf, size_t len, struct kb_mikey_keyd
 
 	*n = 0;
 	if (len == 0)
-		return fail(r.err, 0, "Key data: empty");
+		return kb_mikey_error_set(r.err, 0, "Key data: empty");
 	while (np == KB_MIKEY_PT_KEYDATA) {
 		if (count >= max)
-			return fail(r.err, r.off, "Key data: more than %u sub-payloads", max);
+			return kb_mikey_error_set(r.err, r.off,
+						  "Key data: more than %u sub-payloads", max);
 		memset(&out[count], 0, sizeof(out[count]));
 		if (decode_one_keydata(&r, &out[count], &np) != 0)
 			return -1;
 		count++;
 	}
 	if (r.off != len)
-		return fail(r.err, r.off, "Key data: %zu trailing bytes after the last sub-payload",
-			    len - r.off);
+		return kb_mikey_error_set(r.err, r.off,
+					  "Key data: %zu trailing bytes after the last sub-payload",
+					  len - r.off);
 	*n = count;
 	return 0;
 }

@@ -154,4 +154,9 @@ long kb_mikey_keydata_write(uint8_t *buf, size_t cap, bool last, uint8_t type, u
 
 const char *kb_mikey_payload_name(uint8_t type);
 
+/* Record an error as "<what> at offset N" (err may be NULL). Always -1, so
+ * that a parser can `return kb_mikey_error_set(...)`. */
+__attribute__((format(printf, 3, 4))) int kb_mikey_error_set(struct kb_mikey_error *err, size_t off,
+							     const char *fmt, ...);
+
 #endif

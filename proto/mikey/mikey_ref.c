@@ -8,7 +8,6 @@
 #include <openssl/core_names.h>
 #include <openssl/evp.h>
 #include <openssl/params.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -228,38 +227,26 @@ int kb_ref_verify_ack(const uint8_t *buf, const struct kb_mikey_msg *m, const ui
 	return rc;
 }
 
-__attribute__((format(printf, 3, 4))) static int oerr(struct kb_mikey_error *err, size_t off,
-						      const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	if (err == NULL)
-		return -1;
-	err->offset = off;
-	va_start(ap, fmt);
-	n = vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
-	va_end(ap);
-	if (n >= 0 && (size_t)n < sizeof(err->msg))
-		snprintf(err->msg + n, sizeof(err->msg) - (size_t)n, " at offset %zu", off);
-	return -1;
-}
-
 /* What a sealed message must be before we spend any crypto on it. */
 static int check_sealed(const struct kb_mikey_msg *m, struct kb_mikey_error *err)
 {
 	if (m->data_type != KB_MIKEY_DT_PSK_INIT || !m->has_kemac)
-		return oerr(err, 1, "HDR: data type %u carries no KEMAC to open", m->data_type);
+		return kb_mikey_error_set(err, 1, "HDR: data type %u carries no KEMAC to open",
+					  m->data_type);
 	if (m->mac_alg != 1)
-		return oerr(err, m->mac_off - 1, "KEMAC: MAC alg %u refused (only HMAC-SHA-1-160)",
-			    m->mac_alg);
+		return kb_mikey_error_set(err, m->mac_off - 1,
+					  "KEMAC: MAC alg %u refused (only HMAC-SHA-1-160)",
+					  m->mac_alg);
 	if (m->encr_alg == 2)
-		return oerr(err, m->encr_off - 3, "KEMAC: encr alg AES-KW-128 not supported");
+		return kb_mikey_error_set(err, m->encr_off - 3,
+					  "KEMAC: encr alg AES-KW-128 not supported");
 	if (m->encr_alg == 0 && m->encr_len != 0)
-		return oerr(err, m->encr_off - 3, "KEMAC: NULL encryption of key data refused");
+		return kb_mikey_error_set(err, m->encr_off - 3,
+					  "KEMAC: NULL encryption of key data refused");
 	if (m->encr_len > KB_MIKEY_MSG_MAX)
-		return oerr(err, m->encr_off - 2, "KEMAC: encr data of %u bytes exceeds %d",
-			    m->encr_len, KB_MIKEY_MSG_MAX);
+		return kb_mikey_error_set(err, m->encr_off - 2,
+					  "KEMAC: encr data of %u bytes exceeds %d", m->encr_len,
+					  KB_MIKEY_MSG_MAX);
 	return 0;
 }
 
@@ -272,18 +259,19 @@ static int open_decoded(struct kb_ref_ctx *c, const uint8_t *buf, const struct k
 	int rc = -1;
 
 	if (hmac(c, tk->auth, sizeof(tk->auth), buf, m->mac_off, NULL, 0, mac) != 0) {
-		oerr(err, m->mac_off, "KEMAC: HMAC computation failed");
+		kb_mikey_error_set(err, m->mac_off, "KEMAC: HMAC computation failed");
 		goto out;
 	}
 	if (!kb_ct_equal(mac, m->mac, KB_MIKEY_MAC_LEN)) {
-		oerr(err, m->mac_off,
-		     "KEMAC: MAC verification failed (wrong key, or the message was altered)");
+		kb_mikey_error_set(
+			err, m->mac_off,
+			"KEMAC: MAC verification failed (wrong key, or the message was altered)");
 		goto out;
 	}
 	if (m->encr_len != 0) {
 		kb_mikey_iv(tk->salt, m->csb_id, m->t_value, iv);
 		if (ctr(c, tk->encr, iv, m->encr, out->plain, m->encr_len) != 0) {
-			oerr(err, m->encr_off, "KEMAC: decryption failed");
+			kb_mikey_error_set(err, m->encr_off, "KEMAC: decryption failed");
 			goto out;
 		}
 		out->plain_len = m->encr_len;
@@ -312,7 +300,7 @@ int kb_ref_open_tk(struct kb_ref_ctx *c, const uint8_t *buf, size_t len,
 		   struct kb_mikey_error *err)
 {
 	if (c == NULL || buf == NULL || tk == NULL || out == NULL)
-		return oerr(err, 0, "open: bad arguments");
+		return kb_mikey_error_set(err, 0, "open: bad arguments");
 	memset(out, 0, sizeof(*out));
 	if (kb_mikey_decode(buf, len, &out->msg, err) != 0 || check_sealed(&out->msg, err) != 0)
 		return -1;
@@ -328,7 +316,7 @@ int kb_ref_open_ctx(struct kb_ref_ctx *c, const uint8_t *buf, size_t len, const 
 	int rc;
 
 	if (c == NULL || buf == NULL || psk == NULL || psk_len == 0 || out == NULL)
-		return oerr(err, 0, "open: bad arguments");
+		return kb_mikey_error_set(err, 0, "open: bad arguments");
 	memset(out, 0, sizeof(*out));
 	if (kb_mikey_decode(buf, len, &out->msg, err) != 0 || check_sealed(m, err) != 0)
 		return -1;
@@ -337,10 +325,11 @@ int kb_ref_open_ctx(struct kb_ref_ctx *c, const uint8_t *buf, size_t len, const 
 		rand = m->rand;
 		rand_len = m->rand_len;
 	} else if (rand == NULL || rand_len == 0) {
-		return oerr(err, 0, "RAND: message has no RAND payload and no CSB RAND was given");
+		return kb_mikey_error_set(
+			err, 0, "RAND: message has no RAND payload and no CSB RAND was given");
 	}
 	if (kb_mikey_derive_tkeys(psk, psk_len, m->csb_id, rand, rand_len, &tk) != 0)
-		return oerr(err, 0, "PRF: transport key derivation failed");
+		return kb_mikey_error_set(err, 0, "PRF: transport key derivation failed");
 	rc = open_decoded(c, buf, &tk, out, err);
 	kb_memzero(&tk, sizeof(tk));
 	return rc;
@@ -354,7 +343,7 @@ int kb_ref_open(const uint8_t *buf, size_t len, const uint8_t *psk, size_t psk_l
 	int rc;
 
 	if (c == NULL)
-		return oerr(err, 0, "open: out of memory");
+		return kb_mikey_error_set(err, 0, "open: out of memory");
 	rc = kb_ref_open_ctx(c, buf, len, psk, psk_len, rand, rand_len, out, err);
 	kb_ref_ctx_free(c);
 	return rc;
