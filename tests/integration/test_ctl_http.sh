@@ -14,9 +14,8 @@ HPID=
 trap 'stop_harness; rm -rf "$W"' EXIT
 cd "$W"
 TOK=test-admin-token-0123456789
-UP=$(free_port)
-AP=$(free_port)
-[ "$UP" != "$AP" ] || AP=$((UP + 1))
+free_port UP
+free_port AP
 UE=http://127.0.0.1:$UP
 ADM=http://127.0.0.1:$AP
 start_harness h --store db --record rec.log --token $TOK --ue-port $UP --admin-port $AP \

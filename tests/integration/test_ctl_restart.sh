@@ -16,9 +16,8 @@ CPID=
 trap 'stop_harness; [ -n "$CPID" ] && kill $CPID 2>/dev/null; rm -rf "$W"' EXIT
 cd "$W"
 TOK=test-admin-token-0123456789
-UP=$(free_port)
-AP=$(free_port)
-[ "$UP" != "$AP" ] || AP=$((UP + 1))
+free_port UP
+free_port AP
 UE=http://127.0.0.1:$UP
 ADM=http://127.0.0.1:$AP
 ARGS="--store db --record rec.log --token $TOK --ue-port $UP --admin-port $AP"

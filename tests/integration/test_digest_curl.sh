@@ -15,6 +15,7 @@ PASS="edCOMq6r1fP2gGHs93FbQk/FEwJt1S9GyZszcFJ0xCk="
 tmp=$(mktemp -d)
 pid=""
 failures=0
+. "$(dirname "$0")/ctl_lib.sh" # free_port
 
 # stop_server: SIGTERM; a clean exit is part of the test (sanitizer builds
 # report leaks and errors through the exit status)
@@ -43,11 +44,7 @@ ok() { echo "ok   $*"; }
 start_server() {
 	local attempt
 	for attempt in $(seq 1 20); do
-		port=$((20000 + RANDOM % 40000))
-		# something already listening there? try another
-		if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-			continue
-		fi
+		free_port port
 		: >"$tmp/ready"
 		"$SERVER" --port "$port" --user "$USER_" --password "$PASS" "$@" \
 			>"$tmp/ready" 2>>"$tmp/server.log" &

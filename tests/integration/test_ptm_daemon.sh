@@ -37,9 +37,9 @@ cleanup() {
 trap cleanup EXIT
 dfail() { tail -n 30 "$W/kbd.log" >&2 2>/dev/null || true; fail "$@"; }
 
-ADMIN=$(free_port)
-UEP=$(free_port)
-PAPP=$(free_port)
+free_port ADMIN
+free_port UEP
+free_port PAPP
 TOK=ptm-daemon-admin-token-0123
 FQDN=bmsc.example.org
 GROUP=239.192.0.7

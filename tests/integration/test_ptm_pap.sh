@@ -22,9 +22,9 @@ cleanup() {
 trap cleanup EXIT
 [ -n "${KEEP:-}" ] && trap "stop_harness; kill \$NPID; echo kept $W" EXIT
 
-ADMIN=$(free_port)
-PAP=$(free_port)
-NOTIFY=$(free_port)
+free_port ADMIN
+free_port PAP
+free_port NOTIFY
 TOKEN=pap-harness-admin-token
 FQDN=bmsc.example.org
 URL=http://127.0.0.1:$PAP/pap

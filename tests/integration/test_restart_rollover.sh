@@ -20,12 +20,12 @@ N=${RESTART_UES:-20000}
 W=$(mktemp -d)
 S=$W/memif.sock
 KPID= PPID_=
+. "$(dirname "$0")/ctl_lib.sh"
 fail() {
 	echo "FAIL: $*" >&2
 	for f in kbd1.log kbd2.log peer.log; do [ -f "$W/$f" ] && tail -n 15 "$W/$f" >&2; done
 	exit 1
 }
-pass() { echo "ok   $*"; }
 cleanup() {
 	for p in $KPID $PPID_; do kill -9 "$p" 2>/dev/null || true; done
 	wait 2>/dev/null || true
@@ -33,17 +33,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-free_port() {
-	local p
-	for _ in $(seq 50); do
-		p=$((20000 + RANDOM % 30000))
-		(exec 3<>/dev/tcp/127.0.0.1/$p) 2>/dev/null || { echo $p; return; }
-	done
-	fail "no free port"
-}
-UP=$(free_port)
-AP=$(free_port)
-[ "$UP" != "$AP" ] || AP=$((UP + 1))
+free_port UP
+free_port AP
 TOK=restart-admin-token-0123456789
 ADM=http://127.0.0.1:$AP
 admin() { "$KB" admin --url "$ADM" --token "$TOK" "$@"; }
