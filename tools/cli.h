@@ -9,6 +9,8 @@ int kb_cmd_gba(int argc, char **argv);
 int kb_cmd_digest(int argc, char **argv);
 int kb_cmd_roster(int argc, char **argv);
 int kb_cmd_pcap(int argc, char **argv);
+/* pcap acks / verify-acks (tools/cmd_pcap_acks.c), reached through kb_cmd_pcap */
+int kb_cmd_pcap_acks(int argc, char **argv);
 int kb_cmd_admin(int argc, char **argv);
 
 #endif

@@ -309,6 +309,8 @@ out:
 
 int kb_cmd_pcap(int argc, char **argv)
 {
+	if (argc >= 2 && (strcmp(argv[1], "acks") == 0 || strcmp(argv[1], "verify-acks") == 0))
+		return kb_cmd_pcap_acks(argc, argv);
 	if (argc < 2 || strcmp(argv[1], "verify") != 0)
 		return usage(argc >= 2 && strcmp(argv[1], "--help") == 0 ? stdout : stderr);
 	static const struct option opts[] = {

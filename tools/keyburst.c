@@ -13,7 +13,7 @@ static const struct {
 	{"gba", kb_cmd_gba, "ks-naf, milenage, btid: GBA key derivation (TS 33.220)"},
 	{"digest", kb_cmd_digest, "response: HTTP Digest (RFC 2617/7616) computation"},
 	{"roster", kb_cmd_roster, "gen: deterministic synthetic UE rosters (CSV)"},
-	{"pcap", kb_cmd_pcap, "verify: check every MIKEY message in a capture"},
+	{"pcap", kb_cmd_pcap, "verify, acks, verify-acks: MIKEY messages and acks in captures"},
 	{"admin", kb_cmd_admin, "services, rollover, import, status: the admin API client"},
 };
 
