@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "ptm_rx.h"
 #include "ue_state.h"
 
 enum kb_uesim_mode { KB_UESIM_MODE_DPDK, KB_UESIM_MODE_SOCK };
@@ -35,6 +36,7 @@ struct kb_uesim_opts {
 	uint32_t n_mbufs;
 	uint16_t burst;
 	double port_wait_s; /* retry starting the port this long (a memif server not up yet) */
+	struct kb_ptm_opts ptm; /* the PTM receiver (ptm_rx.h), off unless asked for */
 };
 
 /* Set by SIGINT/SIGTERM. */
@@ -52,6 +54,7 @@ struct kb_uesim_run {
 	uint64_t delay_overflow; /* acks sent at once because the delay queue was full */
 	uint64_t tx_fail; /* acks the transport could not send */
 	uint64_t rx_other; /* frames/datagrams that were not for us (ARP, other ports) */
+	struct kb_ptm_rx *ptm; /* NULL: no PTM receiver in this run */
 };
 
 double kb_uesim_now(void);
