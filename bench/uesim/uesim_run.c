@@ -147,6 +147,8 @@ int kb_uesim_run_finish(struct kb_uesim_run *r)
 		json_array_append_new(ids, e);
 	}
 	json_object_set_new(o, "msk_ids", ids);
+	if (r->ptm != NULL)
+		kb_ptm_rx_json(r->ptm, o);
 
 	FILE *out = stdout;
 	if (r->o->json_out != NULL) {
@@ -168,6 +170,8 @@ int kb_uesim_run_finish(struct kb_uesim_run *r)
 	if (st->msk_mismatch > 0)
 		return 1;
 	if (r->o->until_all && !r->all_hold)
+		return 1;
+	if (r->ptm != NULL && !kb_ptm_rx_ok(r->ptm))
 		return 1;
 	return 0;
 }

@@ -157,11 +157,19 @@ int kb_uesim_run_sock(struct kb_uesim *sim, const struct kb_uesim_opts *o)
 	struct sockaddr_storage from[SOCK_BATCH];
 	struct kb_ack_delay delay = {0};
 	struct kb_uesim_run run;
+	struct kb_ptm_rx *ptm = NULL;
 	int fd = open_socket(o);
 	if (fd < 0)
 		return 2;
+	if (kb_ptm_rx_new(sim, o, &ptm) != 0 ||
+	    (ptm != NULL && kb_ptm_rx_sock_open(ptm, o->bind_addr, fd) != 0)) {
+		kb_ptm_rx_free(ptm);
+		close(fd);
+		return 2;
+	}
 	if (o->delay_us > 0 && kb_ack_delay_init(&delay, o->delay_queue, sizeof(struct sock_ack))) {
 		fprintf(stderr, "uesim: no memory for the delay queue\n");
+		kb_ptm_rx_free(ptm);
 		close(fd);
 		return 2;
 	}
@@ -169,6 +177,7 @@ int kb_uesim_run_sock(struct kb_uesim *sim, const struct kb_uesim_opts *o)
 	if (!o->ref_crypto && (burst = kb_ue_burst_new(sim)) == NULL) {
 		fprintf(stderr, "uesim: cannot set up the IPsec-MB burst path\n");
 		kb_ack_delay_free(&delay);
+		kb_ptm_rx_free(ptm);
 		close(fd);
 		return 2;
 	}
@@ -176,11 +185,15 @@ int kb_uesim_run_sock(struct kb_uesim *sim, const struct kb_uesim_opts *o)
 		o->bind_addr, o->udp_port, burst != NULL ? kb_ue_burst_arch(burst) : "openssl");
 
 	kb_uesim_run_start(&run, sim, o);
+	run.ptm = ptm;
 	while (!kb_uesim_run_tick(&run)) {
-		struct pollfd p = {.fd = fd, .events = POLLIN};
+		struct pollfd pp[1 + KB_PTM_MAX_FDS] = {{.fd = fd, .events = POLLIN}};
+		nfds_t np = 1 + kb_ptm_rx_pollfds(ptm, pp + 1);
 		int timeout = delay.count > 0 ? 1 : 50;
-		if (poll(&p, 1, timeout) < 0 && errno != EINTR)
+		if (poll(pp, np, timeout) < 0 && errno != EINTR)
 			break;
+		kb_ptm_rx_sock_input(ptm, pp + 1);
+		struct pollfd p = pp[0];
 		for (unsigned i = 0; i < SOCK_BATCH; i++) {
 			iov[i].iov_base = bufs[i];
 			iov[i].iov_len = sizeof(bufs[i]);
@@ -257,5 +270,6 @@ int kb_uesim_run_sock(struct kb_uesim *sim, const struct kb_uesim_opts *o)
 	close(fd);
 	int rc = kb_uesim_run_finish(&run);
 	kb_ue_burst_free(burst);
+	kb_ptm_rx_free(ptm);
 	return rc;
 }

@@ -1,15 +1,17 @@
 #!/bin/bash
 # PTM push end to end (issue 7): PAP submissions with real curl (multipart/
 # related, --digest) to pap_harness (control plane + PAP + the dataplane's
-# PTM code writing a pcap); the capture is checked by ptm_receiver (our
-# reference) and ptm_check_libsrtp (libsrtp2): every MTK message opens with
-# the MSK, every SRTP packet unprotects, and the objects are byte-identical
-# to what was submitted. Then the PAP error codes, cancel, status query,
+# PTM code writing a pcap); the capture is checked by keyburst-uesim's PTM
+# receiver (--ptm-pcap: the UE is given the MSKs the harness handed to the
+# dataplane) and ptm_check_libsrtp (libsrtp2, no code shared with uesim's
+# receiver): every MTK message opens with the MSK, every SRTP packet
+# unprotects, and the objects are byte-identical to what was submitted. Then the PAP error codes, cancel, status query,
 # result notifications, and an MSK rollover in the middle of a push.
 set -euo pipefail
 HARNESS=$1
-RECV=$2
+UESIM=$2
 CHECK=$3
+KB=$4
 . "$(dirname "$0")/ctl_lib.sh"
 
 W=$(mktemp -d)
@@ -157,12 +159,17 @@ stop_harness
 cat "$W/h.out"
 
 # ---- 5. the capture, through both receivers ----
-MSKS=()
-while read -r id key; do MSKS+=(--msk "0x$id:$key"); done <"$W/msk.log"
+MSKS=() UE_MSKS=()
+while read -r id key; do
+	MSKS+=(--msk "0x$id:$key")
+	UE_MSKS+=(--ptm-msk "62f210:$id:$key")
+done <"$W/msk.log"
 expect_eq "two MSKs handed to the dataplane" "${#MSKS[@]}" 4
 mkdir "$W/ref" "$W/lib"
-"$RECV" --pcap "$W/ptm.pcap" "${MSKS[@]}" --data-port 5004 --out "$W/ref" >"$W/ref.json" ||
-	{ cat "$W/ref.json"; fail "ptm_receiver"; }
+# uesim: one UE (roster row 0) holding those MSKs, every group of the capture
+"$KB" roster gen --count 1 --seed 7 --output "$W/roster.csv" >/dev/null
+"$UESIM" --roster "$W/roster.csv" --ptm-pcap "$W/ptm.pcap" "${UE_MSKS[@]}" --ptm-out "$W/ref" \
+	--progress 0 --json "$W/ref.json" || { cat "$W/ref.json"; fail "keyburst-uesim --ptm-pcap"; }
 cat "$W/ref.json"
 "$CHECK" --pcap "$W/ptm.pcap" "${MSKS[@]}" --data-port 5004 --out "$W/lib" >"$W/lib.json" ||
 	{ cat "$W/lib.json"; fail "ptm_check_libsrtp"; }
@@ -171,16 +178,31 @@ expect_eq "objects in the capture" "$(python3 -c 'import json,sys;print(json.loa
 cmp "$W/obj1.bin" "$W/lib/push-1.bin" || fail "libsrtp2: object 1 differs"
 cmp "$W/obj2.bin" "$W/lib/push-3.bin" || fail "libsrtp2: object 2 differs"
 pass "libsrtp2 reassembles both objects byte for byte"
-cmp "$W/obj1.bin" "$W/ref/push-1.bin" || fail "receiver: object 1 differs"
-cmp "$W/obj2.bin" "$W/ref/push-3.bin" || fail "receiver: object 2 differs"
-pass "ptm_receiver agrees"
-# the rollover: MTKs under both MSK IDs, content after it under the new one
-python3 - "$W/lib.json" <<'EOF' || fail "rollover: MTKs under both MSKs expected"
-import json, sys
-j = json.load(open(sys.argv[1]))
-msks = {m.split(':')[0] for m in j["mtk_ids"]}
-assert len(msks) == 2, j["mtk_ids"]
-assert j["mtk_before_content"] and j["mtk_counter_bad"] == 0
+cmp "$W/obj1.bin" "$W/ref/push-1.bin" || fail "uesim: object 1 differs"
+cmp "$W/obj2.bin" "$W/ref/push-3.bin" || fail "uesim: object 2 differs"
+pass "keyburst-uesim's PTM receiver agrees byte for byte"
+# the rollover: MTKs under both MSK IDs, content after it under the new one;
+# uesim's summary agrees with libsrtp2's count and with sha256sum
+python3 - "$W/lib.json" "$W/ref.json" "$W/obj1.bin" "$W/obj2.bin" <<'EOF' || fail "rollover / uesim summary checks"
+import hashlib, json, sys
+lib, ue = json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))
+msks = {m.split(':')[0] for m in lib["mtk_ids"]}
+assert len(msks) == 2, lib["mtk_ids"]
+assert lib["mtk_before_content"] and lib["mtk_counter_bad"] == 0
+p = ue["ptm"]
+assert p["ok"] and p["mtk_before_content"], p
+assert p["mtk_replays"] == 0 and p["mtk_bad"] == 0 and p["mtk_no_msk"] == 0, p
+assert p["srtp_bad"] == 0 and p["srtp_no_key"] == 0 and p["mac_bad"] == 0, p
+assert p["srtp_ok"] == lib["srtp_ok"], (p["srtp_ok"], lib["srtp_ok"])
+assert p["mtk_msgs"] == lib["mtk_ok"], (p["mtk_msgs"], lib["mtk_ok"])
+assert sorted(p["mtk_ids"]) == sorted(lib["mtk_ids"]), (p["mtk_ids"], lib["mtk_ids"])
+want = {1: sys.argv[3], 3: sys.argv[4]}
+assert p["objects_complete"] == 2 and len(p["objects"]) == 2, p["objects"]
+for o in p["objects"]:
+    data = open(want[o["push_id"]], "rb").read()
+    assert o["complete"] and o["length"] == len(data), o
+    assert o["sha256"] == hashlib.sha256(data).hexdigest(), o
+assert p["bytes"] == sum(len(open(f, "rb").read()) for f in want.values())
 EOF
 pass "MSK rollover: a new MTK under the new MSK, counters strictly increasing per MSK"
 # tshark: the MTK messages decode as MIKEY, nothing malformed
@@ -189,5 +211,52 @@ if command -v tshark >/dev/null; then
 	[ "$N" -ge 3 ] || fail "tshark sees $N MIKEY messages"
 	M=$(tshark -r "$W/ptm.pcap" -d udp.port==4359,mikey -Y "udp.dstport==4359 && _ws.malformed" 2>/dev/null | wc -l)
 	expect_eq "tshark: no malformed MTK message" "$M" 0
+fi
+
+# ---- 6. uesim in sock mode: the same datagrams sent to a joined group ----
+# The capture's UDP payloads are sent again to a group on loopback (MTK
+# messages to the MIKEY port, which is also the port of the UE model's own
+# socket: that socket must not get them). uesim joins the group on
+# --bind's interface and must rebuild the same objects.
+if command -v tshark >/dev/null; then
+	free_port MIKEY
+	G=239.200.$((RANDOM % 250)).$((RANDOM % 250 + 1))
+	tshark -r "$W/ptm.pcap" -T fields -e udp.dstport -e udp.payload 2>/dev/null |
+		tr -d ':' >"$W/replay.txt"
+	mkdir "$W/sock"
+	"$UESIM" --mode sock --bind 127.0.0.1 --udp-port "$MIKEY" --roster "$W/roster.csv" \
+		--ptm-group "$G:5004" --ptm-mtk-port "$MIKEY" "${UE_MSKS[@]}" --ptm-out "$W/sock" \
+		--duration 30 --progress 0 --json "$W/sock.json" 2>"$W/sock.err" &
+	UPID=$!
+	for _ in $(seq 1 100); do grep -q 'PTM: joined' "$W/sock.err" && break; sleep 0.05; done
+	grep -q 'PTM: joined' "$W/sock.err" || { cat "$W/sock.err"; fail "uesim did not join $G"; }
+	python3 - "$W/replay.txt" "$G" "$MIKEY" <<'EOF' || fail "replay"
+import socket, sys, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_IF, socket.inet_aton('127.0.0.1'))
+s.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_LOOP, 1)
+for n, line in enumerate(open(sys.argv[1])):
+    port, payload = line.split()
+    port = int(sys.argv[3]) if port == '4359' else int(port)
+    s.sendto(bytes.fromhex(payload), (sys.argv[2], port))
+    if n % 100 == 99:
+        time.sleep(0.005)  # a loopback burst must not overflow the receive buffer
+EOF
+	sleep 0.5
+	kill -INT $UPID
+	urc=0
+	wait $UPID || urc=$?
+	[ $urc = 0 ] || { cat "$W/sock.err" "$W/sock.json"; fail "uesim sock mode: exit $urc"; }
+	cmp "$W/obj1.bin" "$W/sock/push-1.bin" || fail "uesim sock: object 1 differs"
+	cmp "$W/obj2.bin" "$W/sock/push-3.bin" || fail "uesim sock: object 2 differs"
+	python3 - "$W/sock.json" "$W/ref.json" <<'EOF' || fail "uesim sock mode summary"
+import json, sys
+s, r = json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))
+assert s["rx"] == 0, "the UE model's socket got group traffic: %d" % s["rx"]
+for k in ("mtk_msgs", "srtp_ok", "objects_complete", "bytes", "mtk_ids"):
+    assert s["ptm"][k] == r["ptm"][k], (k, s["ptm"][k], r["ptm"][k])
+assert s["ptm"]["ok"] and s["ptm"]["input"] == "sock" and r["ptm"]["input"] == "pcap"
+EOF
+	pass "uesim --mode sock joined $G and rebuilt both objects; its UE socket got none of it"
 fi
 echo "all PTM/PAP checks passed"

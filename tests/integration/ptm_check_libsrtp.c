@@ -1,16 +1,12 @@
-/* ptm_receiver: a PTM push receiver over a capture (issue 7). It holds the
- * service's MSK(s), opens every MTK message with the MSK as PSK (the OpenSSL
- * reference, kb_ref_open), unprotects the SRTP packets with the MTK and
- * salt taken from those messages, reassembles the objects and writes them.
+/* ptm_check_libsrtp: the independent check of a PTM push capture (issue 7).
+ * It holds the service's MSK(s), opens every MTK message with the MSK as PSK
+ * (the OpenSSL reference, kb_ref_open), unprotects the SRTP packets with
+ * libsrtp2 and the MKI (one session per MSK ID ‖ MTK ID), reassembles the
+ * objects by hand from the push header and writes them. It shares none of
+ * the receiver code of keyburst-uesim (bench/uesim/ptm_rx.c: proto/srtp's
+ * reference unprotect and kb_push_rx), which the tests compare it with.
  *
- * Built twice from this file:
- *  - ptm_receiver: SRTP through our reference (proto/srtp, kb_srtp_ref_*),
- *    reassembly through kb_push_rx: what a UE would run;
- *  - ptm_check_libsrtp (-DKB_USE_LIBSRTP): SRTP through libsrtp2 with the MKI
- *    (one session per MSK ID ‖ MTK ID), reassembly by hand from the push
- *    header: the independent check.
- *
- * ptm_receiver --pcap F --msk MSKID:HEX [--msk ..] [--mtk-port 4359]
+ * ptm_check_libsrtp --pcap F --msk MSKID:HEX [--msk ..] [--mtk-port 4359]
  *              [--data-port P] [--out DIR]
  * Prints one JSON object; exit 0 if every MTK message opened, counters
  * strictly increased per MSK, every SRTP packet unprotected, every object
@@ -28,9 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#ifdef KB_USE_LIBSRTP
 #include <srtp2/srtp.h>
-#endif
 
 #define MAX_MSK 4
 #define MAX_MTK 64
@@ -53,23 +47,17 @@ struct mtk {
 	uint16_t s_l; /* highest seq seen under this key, and its ROC */
 	uint32_t roc;
 	bool have_seq;
-#ifdef KB_USE_LIBSRTP
 	srtp_t sess;
 	uint8_t mkey[30], mki[KB_SRTP_MKI_LEN];
 	srtp_master_key_t mk;
 	srtp_master_key_t *mkp[1];
-#endif
 };
 
 struct obj {
 	uint32_t push_id;
 	bool done;
-#ifdef KB_USE_LIBSRTP
 	uint32_t len, got;
 	uint8_t *buf;
-#else
-	struct kb_push_rx rx;
-#endif
 };
 
 static struct msk msks[MAX_MSK];
@@ -163,15 +151,10 @@ static struct obj *obj_get(uint32_t push_id, uint32_t len)
 	struct obj *o = &objs[n_obj];
 	memset(o, 0, sizeof(*o));
 	o->push_id = push_id;
-#ifdef KB_USE_LIBSRTP
 	o->len = len;
 	o->buf = calloc(1, len + 1);
 	if (o->buf == NULL)
 		return NULL;
-#else
-	if (kb_push_rx_init(&o->rx, push_id, len, OBJ_MAX_LEN) != 0)
-		return NULL;
-#endif
 	n_obj++;
 	return o;
 }
@@ -188,7 +171,6 @@ static void on_payload(const uint8_t *pl, size_t len)
 		st.obj_bad++;
 		return;
 	}
-#ifdef KB_USE_LIBSRTP
 	/* by hand: push id (4) ‖ object length (4) ‖ offset (4) ‖ chunk */
 	uint32_t off = kb_be32(pl + 8);
 	size_t n = len - KB_PUSH_HDR_LEN;
@@ -202,13 +184,6 @@ static void on_payload(const uint8_t *pl, size_t len)
 		o->done = true;
 	if (n == 0 && o->len == 0)
 		o->done = true;
-#else
-	int rc = kb_push_rx_add(&o->rx, pl, len);
-	if (rc < 0)
-		st.obj_bad++;
-	else if (rc == 1)
-		o->done = true;
-#endif
 }
 
 static void on_srtp(uint8_t *p, size_t len)
@@ -231,7 +206,6 @@ static void on_srtp(uint8_t *p, size_t len)
 		return;
 	}
 	roc = t->have_seq ? kb_srtp_guess_roc(t->s_l, t->roc, h.seq) : 0;
-#ifdef KB_USE_LIBSRTP
 	if (!t->keys_ready) {
 		srtp_policy_t pol;
 
@@ -263,20 +237,6 @@ static void on_srtp(uint8_t *p, size_t len)
 		return;
 	}
 	size_t out_len = (size_t)l;
-#else
-	size_t out_len = 0;
-	if (!t->keys_ready) {
-		if (kb_srtp_derive(t->key, t->salt, &t->sk) != 0) {
-			st.srtp_bad++;
-			return;
-		}
-		t->keys_ready = true;
-	}
-	if (kb_srtp_ref_unprotect(&t->sk, p, len, roc, mki, sizeof(mki), &out_len) != 0) {
-		st.srtp_bad++;
-		return;
-	}
-#endif
 	if (!t->have_seq || roc > t->roc || (roc == t->roc && h.seq > t->s_l)) {
 		t->s_l = h.seq;
 		t->roc = roc;
@@ -291,13 +251,8 @@ static int write_objects(const char *dir)
 	for (unsigned i = 0; i < n_obj; i++) {
 		char path[4096];
 		FILE *f;
-#ifdef KB_USE_LIBSRTP
 		const uint8_t *b = objs[i].buf;
 		size_t n = objs[i].len;
-#else
-		const uint8_t *b = objs[i].rx.buf;
-		size_t n = objs[i].rx.len;
-#endif
 		if (!objs[i].done)
 			continue;
 		snprintf(path, sizeof(path), "%s/push-%" PRIu32 ".bin", dir, objs[i].push_id);
@@ -360,10 +315,8 @@ int main(int argc, char **argv)
 			argv[0]);
 		return 2;
 	}
-#ifdef KB_USE_LIBSRTP
 	if (srtp_init() != srtp_err_status_ok)
 		return 1;
-#endif
 	pc = pcap_open_offline(pcap_path, ebuf);
 	if (pc == NULL) {
 		fprintf(stderr, "%s: %s\n", pcap_path, ebuf);
@@ -425,23 +378,15 @@ int main(int argc, char **argv)
 	for (unsigned i = 0; i < n_mtk; i++) {
 		kb_memzero(mtks[i].key, 16);
 		kb_memzero(&mtks[i].sk, sizeof(mtks[i].sk));
-#ifdef KB_USE_LIBSRTP
 		if (mtks[i].keys_ready)
 			srtp_dealloc(mtks[i].sess);
 		kb_memzero(mtks[i].mkey, sizeof(mtks[i].mkey));
-#endif
 	}
 	for (unsigned i = 0; i < n_msk; i++)
 		kb_memzero(msks[i].key, 16);
 	for (unsigned i = 0; i < n_obj; i++) {
-#ifdef KB_USE_LIBSRTP
 		free(objs[i].buf);
-#else
-		kb_push_rx_free(&objs[i].rx);
-#endif
 	}
-#ifdef KB_USE_LIBSRTP
 	srtp_shutdown();
-#endif
 	return ok ? 0 : 1;
 }
