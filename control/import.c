@@ -10,6 +10,7 @@
 
 #include "admin_json.h"
 #include "ctl_internal.h"
+#include "keysource.h"
 #include "par.h"
 #include "util/be.h"
 #include "util/roster.h"
@@ -218,6 +219,9 @@ static void roster_flush(struct kb_import *im)
 	} else if (b != NULL) {
 		ops->batch_abort(b);
 	}
+	/* re-imported B-TIDs: no thread may keep serving their old keys */
+	if (ok)
+		kb_ks_cache_invalidate();
 	if (im->par != NULL)
 		kb_par_finish(im->par, n);
 	else if (c->hooks.sa_build != NULL)
@@ -320,6 +324,8 @@ static void boot_flush(struct kb_import *im)
 		ok = ops->batch_commit(b) == 0;
 	else if (b != NULL)
 		ops->batch_abort(b);
+	if (ok)
+		kb_ks_cache_invalidate(); /* replaced bootstraps: no stale cached keys */
 	pthread_mutex_unlock(&c->writer);
 	if (ok) {
 		im->imported += im->n;

@@ -1,13 +1,15 @@
 /* The PAP endpoint (pap_api.h): Digest-authenticated, allowlisted and
  * rate-limited Push Initiators; push-message, statusquery-message and
  * cancel-message; durable pushes; posting to the dataplane; result
- * notifications. Order of checks: size (413), Digest (401), parse,
- * allowlist (2001), rate (4000, HTTP 429), then the message. */
+ * notifications. Order of checks: size (413), client certificate (pap_tls.h:
+ * none when required → 403) or else Digest (401), parse, certificate names
+ * no initiator / allowlist (2001), rate (4000, HTTP 429), then the message. */
 #include "pap_api.h"
 
 #include "ctl_internal.h"
 #include "http_util.h"
 #include "pap/pap.h"
+#include "pap_tls.h"
 #include "util/secret.h"
 
 #include <curl/curl.h>
@@ -52,6 +54,14 @@ struct bucket {
 	int64_t last_us;
 };
 
+/* The MSK a service's PTM was told to use after a rollover (use_msk). */
+struct ptm_switch {
+	bool used, posted;
+	char service[KB_SERVICE_ID_MAX];
+	uint32_t msk_id;
+};
+#define SWITCHES_MAX 64
+
 static struct {
 	bool configured;
 	struct kb_pap_api_cfg cfg;
@@ -59,14 +69,17 @@ static struct {
 	char ini_id[KB_PAP_INITIATORS_MAX][KB_PAP_INITIATOR_MAX];
 	char ini_pw[KB_PAP_INITIATORS_MAX][KB_DIGEST_PASSWORD_MAX];
 	char addr[64];
+	char client_ca[512];
 	char realm[KB_GBA_FQDN_MAX + 8];
 	struct bucket bk[KB_PAP_INITIATORS_MAX];
 	struct kb_ctl *c;
 	struct kb_digest_server *digest;
 	struct MHD_Daemon *d;
-	char *cert_pem, *key_pem;
+	char *cert_pem, *key_pem, *ca_pem;
 	pthread_mutex_t lock; /* pushes, buckets, next_num */
 	struct push p[PUSHES_MAX];
+	struct ptm_switch sw[SWITCHES_MAX];
+	unsigned sw_next; /* the slot to reuse when all are taken */
 	uint32_t next_num;
 	pthread_t thr;
 	bool thr_running;
@@ -81,17 +94,24 @@ struct pap_req {
 
 int kb_pap_api_configure(const struct kb_pap_api_cfg *cfg)
 {
-	if (cfg->n_initiators > KB_PAP_INITIATORS_MAX || cfg->post_push == NULL)
+	if (cfg->n_initiators > KB_PAP_INITIATORS_MAX || cfg->post_push == NULL ||
+	    !(cfg->switch_at >= 0 && cfg->switch_at <= 1) ||
+	    (cfg->client_ca != NULL &&
+	     (cfg->tls_cert == NULL || strlen(cfg->client_ca) >= sizeof(g.client_ca))) ||
+	    (cfg->require_client_cert && cfg->client_ca == NULL))
 		return -1;
 	memset(g.ini, 0, sizeof(g.ini));
 	g.cfg = *cfg;
 	for (size_t i = 0; i < cfg->n_initiators; i++) {
 		const struct kb_pap_initiator *s = &cfg->initiators[i];
-		if (s->id == NULL || s->password == NULL || strlen(s->id) >= KB_PAP_INITIATOR_MAX ||
-		    strlen(s->password) >= KB_DIGEST_PASSWORD_MAX || s->id[0] == '\0')
+		const char *pw = s->password != NULL ? s->password : "";
+		/* no password: certificate only (Digest never accepts it) */
+		if (s->id == NULL || strlen(s->id) >= KB_PAP_INITIATOR_MAX ||
+		    strlen(pw) >= KB_DIGEST_PASSWORD_MAX || s->id[0] == '\0' ||
+		    (pw[0] == '\0' && cfg->client_ca == NULL))
 			return -1;
 		snprintf(g.ini_id[i], sizeof(g.ini_id[i]), "%s", s->id);
-		snprintf(g.ini_pw[i], sizeof(g.ini_pw[i]), "%s", s->password);
+		snprintf(g.ini_pw[i], sizeof(g.ini_pw[i]), "%s", pw);
 		g.ini[i].id = g.ini_id[i];
 		g.ini[i].password = g.ini_pw[i];
 		g.ini[i].allowed = s->allowed;
@@ -99,6 +119,10 @@ int kb_pap_api_configure(const struct kb_pap_api_cfg *cfg)
 	g.cfg.initiators = g.ini;
 	snprintf(g.addr, sizeof(g.addr), "%s", cfg->addr != NULL ? cfg->addr : "127.0.0.1");
 	g.cfg.addr = g.addr;
+	if (cfg->client_ca != NULL) {
+		snprintf(g.client_ca, sizeof(g.client_ca), "%s", cfg->client_ca);
+		g.cfg.client_ca = g.client_ca;
+	}
 	if (g.cfg.rate <= 0)
 		g.cfg.rate = 10;
 	if (g.cfg.burst <= 0)
@@ -128,7 +152,7 @@ static int digest_lookup(void *ctx, const char *username, bool userhash, enum kb
 	(void)ctx;
 	(void)alg;
 	(void)realm;
-	if (userhash || i < 0)
+	if (userhash || i < 0 || g.ini_pw[i][0] == '\0')
 		return -1;
 	snprintf(secret->password, sizeof(secret->password), "%s", g.ini_pw[i]);
 	return 0;
@@ -464,6 +488,40 @@ static enum MHD_Result challenge(struct MHD_Connection *con, bool stale)
 			     sizeof(msg) - 1, hdrs);
 }
 
+enum { CERT_NONE, CERT_OK, CERT_FORBIDDEN, CERT_REFUSE };
+
+/* PI authentication by TLS client certificate ([pap] client_ca): a verified
+ * certificate whose subject CN, or else a SAN dNSName, is a configured
+ * initiator id. CERT_NONE: no certificate, HTTP Digest decides (unless
+ * one is required: CERT_REFUSE); CERT_FORBIDDEN: a certificate that does
+ * not verify or names no initiator (2001). */
+static int cert_initiator(struct MHD_Connection *con, int *ini)
+{
+	char names[KB_PAP_TLS_NAMES_MAX][KB_PAP_TLS_NAME_MAX];
+	size_t n = 0;
+
+	*ini = -1;
+	if (g.cfg.client_ca == NULL)
+		return CERT_NONE;
+	switch (kb_pap_tls_peer(con, names, &n)) {
+	case KB_PAP_TLS_NO_CERT:
+		return g.cfg.require_client_cert ? CERT_REFUSE : CERT_NONE;
+	case KB_PAP_TLS_BAD_CERT:
+		fprintf(stderr, "pap: 2001: client certificate does not verify\n");
+		return CERT_FORBIDDEN;
+	case KB_PAP_TLS_VERIFIED:
+		break;
+	}
+	for (size_t i = 0; i < n && *ini < 0; i++)
+		*ini = ini_find(names[i]);
+	if (*ini < 0) {
+		fprintf(stderr, "pap: 2001: certificate of '%.64s' names no initiator\n",
+			n > 0 ? names[0] : "");
+		return CERT_FORBIDDEN;
+	}
+	return CERT_OK;
+}
+
 static enum MHD_Result finish(struct MHD_Connection *con, const char *url, const char *method,
 			      struct pap_req *r)
 {
@@ -478,28 +536,35 @@ static enum MHD_Result finish(struct MHD_Connection *con, const char *url, const
 	struct kb_pap_error perr = {0};
 	struct kb_pap_limits lim = {.max_body = g.cfg.max_body, .max_content = g.cfg.max_content};
 	enum kb_digest_result res;
-	int ini;
+	int ini = -1;
 
 	if (r->too_large)
 		return kb_http_error(con, MHD_HTTP_CONTENT_TOO_LARGE,
 				     "request body exceeds the size limit");
-	dr.authorization =
-		MHD_lookup_connection_value(con, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
-	dr.authorization_len = dr.authorization != NULL ? strlen(dr.authorization) : 0;
-	res = kb_digest_server_verify(g.digest, &dr, &v);
-	if (res != KB_DIGEST_OK || (ini = ini_find(v.username)) < 0) {
-		if (res != KB_DIGEST_MISSING)
-			fprintf(stderr, "pap: 401 %s for '%.64s'\n", kb_digest_result_name(res),
-				v.username);
-		return challenge(con, res == KB_DIGEST_STALE);
+	int cert = cert_initiator(con, &ini);
+	if (cert == CERT_REFUSE)
+		return kb_http_error(con, MHD_HTTP_FORBIDDEN, "a client certificate is required");
+	if (cert == CERT_NONE) {
+		dr.authorization = MHD_lookup_connection_value(con, MHD_HEADER_KIND,
+							       MHD_HTTP_HEADER_AUTHORIZATION);
+		dr.authorization_len = dr.authorization != NULL ? strlen(dr.authorization) : 0;
+		res = kb_digest_server_verify(g.digest, &dr, &v);
+		if (res != KB_DIGEST_OK || (ini = ini_find(v.username)) < 0) {
+			if (res != KB_DIGEST_MISSING)
+				fprintf(stderr, "pap: 401 %s for '%.64s'\n",
+					kb_digest_result_name(res), v.username);
+			return challenge(con, res == KB_DIGEST_STALE);
+		}
 	}
 	const char *ct =
 		MHD_lookup_connection_value(con, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
 	memset(&rq, 0, sizeof(rq));
 	int prc = kb_pap_parse_request(ct != NULL ? ct : "", (const uint8_t *)r->body, r->len, &lim,
 				       &rq, &perr);
-	if (!g.ini[ini].allowed) {
-		fprintf(stderr, "pap: initiator '%s' is not on the allowlist\n", g.ini_id[ini]);
+	if (cert == CERT_FORBIDDEN || !g.ini[ini].allowed) {
+		if (ini >= 0)
+			fprintf(stderr, "pap: initiator '%s' is not on the allowlist\n",
+				g.ini_id[ini]);
 		return reply_code(con, MHD_HTTP_OK, &rq.ctl, KB_PAP_FORBIDDEN,
 				  "initiator not allowed", NULL);
 	}
@@ -637,6 +702,73 @@ out:
 	return rc;
 }
 
+/* ---- the MSK of PTM content across a rollover ----
+ * UEs keep two MSKs (TS 33.246): MTK messages stay under the old MSK until
+ * enough UEs hold the new one, then move (docs/pap.md). */
+
+static struct ptm_switch *switch_find(const char *service)
+{
+	for (size_t i = 0; i < SWITCHES_MAX; i++)
+		if (g.sw[i].used && strcmp(g.sw[i].service, service) == 0)
+			return &g.sw[i];
+	return NULL;
+}
+
+/* The key number PTM of svc uses: the rollover's new one once the switch
+ * was decided, else the current one. Lock held. */
+static uint16_t ptm_kn(const struct kb_rec_service *svc)
+{
+	const struct ptm_switch *w = switch_find(svc->id);
+	if (w != NULL && svc->next_kn != 0 &&
+	    w->msk_id == ((uint32_t)svc->key_group << 16 | svc->next_kn))
+		return svc->next_kn;
+	return svc->current_kn;
+}
+
+/* Hand the decided MSK to the dataplane. Lock held. */
+static void switch_post(struct ptm_switch *w)
+{
+	struct kb_rec_service svc;
+	uint8_t msk[KB_MSK_LEN];
+	uint16_t kn = (uint16_t)(w->msk_id & 0xffff);
+
+	if (kb_ctl_service_get(g.c, w->service, &svc) != 0 || (w->msk_id >> 16) != svc.key_group ||
+	    (kn != svc.next_kn && kn != svc.current_kn)) {
+		w->posted = true; /* superseded by a later rollover: nothing to do */
+		return;
+	}
+	if (kb_ctl_msk_get(g.c, &svc, kn, msk) != 0)
+		return; /* retried at the next tick */
+	w->posted = g.cfg.use_msk(g.cfg.ctx, svc.key_domain, svc.key_group, w->msk_id, msk) == 0;
+	kb_memzero(msk, sizeof(msk));
+	if (w->posted)
+		fprintf(stderr, "pap: PTM of %s moves to MSK %08" PRIx32 "\n", w->service,
+			w->msk_id);
+}
+
+void kb_pap_api_rollover_progress(const char *service, uint32_t msk_id, uint64_t delivered,
+				  uint64_t failed, uint64_t targets)
+{
+	if (!g.configured || g.c == NULL || g.cfg.use_msk == NULL)
+		return;
+	if (delivered + failed < targets && (double)delivered < g.cfg.switch_at * (double)targets)
+		return;
+	pthread_mutex_lock(&g.lock);
+	struct ptm_switch *w = switch_find(service);
+	if (w == NULL || w->msk_id != msk_id) {
+		if (w == NULL) {
+			w = &g.sw[g.sw_next];
+			g.sw_next = (g.sw_next + 1) % SWITCHES_MAX;
+		}
+		memset(w, 0, sizeof(*w));
+		w->used = true;
+		snprintf(w->service, sizeof(w->service), "%s", service);
+		w->msk_id = msk_id;
+		switch_post(w);
+	}
+	pthread_mutex_unlock(&g.lock);
+}
+
 void kb_pap_api_tick(int64_t now)
 {
 	struct kb_rec_push due[8];
@@ -645,6 +777,9 @@ void kb_pap_api_tick(int64_t now)
 	if (g.c == NULL)
 		return;
 	pthread_mutex_lock(&g.lock);
+	for (size_t i = 0; i < SWITCHES_MAX; i++)
+		if (g.sw[i].used && !g.sw[i].posted)
+			switch_post(&g.sw[i]);
 	for (size_t i = 0; i < PUSHES_MAX; i++) {
 		struct push *p = &g.p[i];
 		if (!p->used)
@@ -662,14 +797,17 @@ void kb_pap_api_tick(int64_t now)
 				.len = p->r.len,
 				.priority = p->r.priority,
 			};
-			if (kb_ctl_service_get(g.c, p->r.service, &svc) != 0 ||
-			    kb_ctl_msk_get(g.c, &svc, svc.current_kn, job.msk) != 0) {
+			uint16_t kn = 0;
+			int src = kb_ctl_service_get(g.c, p->r.service, &svc);
+			if (src == 0)
+				kn = ptm_kn(&svc);
+			if (src != 0 || kb_ctl_msk_get(g.c, &svc, kn, job.msk) != 0) {
 				push_final(p, KB_PAP_STATE_UNDELIVERABLE);
 			} else {
 				snprintf(job.service, sizeof(job.service), "%s", svc.id);
 				memcpy(job.key_domain, svc.key_domain, 3);
 				job.key_group = svc.key_group;
-				job.msk_id = (uint32_t)svc.key_group << 16 | svc.current_kn;
+				job.msk_id = (uint32_t)svc.key_group << 16 | kn;
 				p->posted = g.cfg.post_push(g.cfg.ctx, &job) == 0;
 			}
 			kb_memzero(job.msk, sizeof(job.msk));
@@ -821,8 +959,18 @@ int kb_pap_api_start(struct kb_ctl *c, char *err, size_t errlen)
 			goto fail;
 		}
 	}
-	g.d = kb_http_start(g.cfg.addr, g.cfg.port, c->cfg.http_threads, g.cert_pem, g.key_pem,
-			    handler, NULL, done_cb, err, errlen);
+	if (g.cfg.client_ca != NULL) {
+		g.ca_pem = slurp(g.cfg.client_ca);
+		if (g.ca_pem == NULL) {
+			snprintf(err, errlen, "pap: cannot read client_ca %s", g.cfg.client_ca);
+			goto fail;
+		}
+		g.d = kb_pap_tls_start(g.cfg.addr, g.cfg.port, c->cfg.http_threads, g.cert_pem,
+				       g.key_pem, g.ca_pem, handler, NULL, done_cb, err, errlen);
+	} else {
+		g.d = kb_http_start(g.cfg.addr, g.cfg.port, c->cfg.http_threads, g.cert_pem,
+				    g.key_pem, handler, NULL, done_cb, err, errlen);
+	}
 	if (g.d == NULL)
 		goto fail;
 	if (pthread_create(&g.thr, NULL, pap_thread, NULL) != 0) {
@@ -854,12 +1002,15 @@ void kb_pap_api_stop(void)
 		memset(&g.p[i], 0, sizeof(g.p[i]));
 	}
 	g.next_num = 0;
+	memset(g.sw, 0, sizeof(g.sw));
+	g.sw_next = 0;
 	pthread_mutex_unlock(&g.lock);
 	if (g.key_pem != NULL) {
 		kb_memzero(g.key_pem, strlen(g.key_pem));
 		free(g.key_pem);
 	}
 	free(g.cert_pem);
-	g.key_pem = g.cert_pem = NULL;
+	free(g.ca_pem);
+	g.key_pem = g.cert_pem = g.ca_pem = NULL;
 	g.c = NULL;
 }

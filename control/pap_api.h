@@ -2,8 +2,8 @@
  * libmicrohttpd listener on the control plane. POST multipart/related (or a
  * bare application/xml for statusquery and cancel) → proto/pap parsing →
  * push-message / statusquery-message / cancel-message handling. PIs
- * authenticate with HTTP Digest (a configured password per initiator id) and
- * must be on the allowlist; each is rate-limited by a token bucket keyed by
+ * authenticate with HTTP Digest (a configured password per initiator id) or
+ * with a TLS client certificate (pap_tls.h), and must be on the allowlist; each is rate-limited by a token bucket keyed by
  * its id. Pushes are durable in the store (KB_ST_PUSH) until delivered,
  * expired or cancelled; due pushes are posted to the dataplane through the
  * post_push hook; result notifications are POSTed (libcurl) to
@@ -27,7 +27,7 @@
 
 struct kb_pap_initiator {
 	const char *id; /* the Digest username */
-	const char *password; /* Digest password */
+	const char *password; /* Digest password; NULL: certificate only */
 	bool allowed; /* on the allowlist; a known but not allowed PI gets 2001 */
 };
 
@@ -62,7 +62,22 @@ struct kb_pap_api_cfg {
 	int (*post_push)(void *ctx, const struct kb_pap_push_job *job);
 	/* Remove a posted push that has not started: 0 removed, -1 too late. */
 	int (*cancel_push)(void *ctx, uint32_t push_num);
+	/* PTM of the key group may now seal its MTK messages with msk_id (a
+	 * rollover reached switch_at). The hook copies the MSK. 0 posted, -1
+	 * refused (retried at the next tick). NULL: the embedder switches by
+	 * itself. */
+	int (*use_msk)(void *ctx, const uint8_t key_domain[3], uint16_t key_group, uint32_t msk_id,
+		       const uint8_t msk[KB_MSK_LEN]);
 	void *ctx;
+	/* Fraction (0..1) of a rollover's targets that must have acked before
+	 * PTM moves to the new MSK; a complete rollover (delivered + failed ==
+	 * targets) always switches. 1: at completion; 0: when it starts. */
+	double switch_at;
+	/* PI authentication by TLS client certificate (needs tls_cert/key):
+	 * PEM CA bundle the PIs' certificates must chain to. The verified
+	 * certificate's subject CN (or a SAN dNSName) names the initiator. */
+	const char *client_ca;
+	bool require_client_cert; /* no certificate → 403, no Digest fallback */
 };
 
 /* Copies cfg (strings included). 0, or -1 if invalid. */
@@ -81,6 +96,13 @@ void kb_pap_api_on_failed(uint32_t push_num);
 /* Run due work now (posting, expiry, notifications); the PAP thread calls
  * it every 100 ms, tests may call it. */
 void kb_pap_api_tick(int64_t now);
+
+/* A rollover's progress (control plane, after each counted answer and when
+ * it is posted): once delivered >= switch_at * targets, or delivered +
+ * failed == targets, hands the new MSK to PTM through use_msk. Thread-safe;
+ * call without the control plane's locks held. */
+void kb_pap_api_rollover_progress(const char *service, uint32_t msk_id, uint64_t delivered,
+				  uint64_t failed, uint64_t targets);
 
 /* Durable per-MSK MTK marks (counter, MTK ID) for the dataplane's MTK
  * scheduler, in the store's META table under "mtk_mark/<service>/<MSK ID>".

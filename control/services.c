@@ -2,6 +2,7 @@
  * the new MSK and marks the service "rolling" before the job is posted, so
  * a restart finds it and posts it again (kb_ctl_rollover_resume_all). */
 #include "ctl_internal.h"
+#include "pap_api.h"
 
 #include "util/be.h"
 #include "util/secret.h"
@@ -221,6 +222,13 @@ static int post_rollover(struct kb_ctl *c, const struct kb_rec_service *svc)
 	rc = c->hooks.post_job != NULL ? c->hooks.post_job(c->hooks.ctx, &job) : -1;
 	kb_memzero(job.msk, sizeof(job.msk));
 	atomic_fetch_add(rc == 0 ? &c->jobs_posted : &c->jobs_refused, 1);
+	if (rc == 0) {
+		/* PTM moves to the new MSK only once enough UEs hold it (at
+		 * once if the group has no UE, or progress is not tracked) */
+		struct kb_rollover_progress pr = {0};
+		bool tracked = kb_ctl_rollover_progress(c, svc->id, &pr) && pr.msk_id == job.msk_id;
+		kb_pap_api_rollover_progress(svc->id, job.msk_id, 0, 0, tracked ? pr.targets : 0);
+	}
 	return rc;
 }
 
@@ -318,6 +326,8 @@ static void on_event(uint32_t csb_id, uint32_t msk_id, bool ok)
 {
 	struct kb_ctl *c = kb_ctl_g;
 	struct kb_rollover_progress *hit = NULL;
+	char service[KB_SERVICE_ID_MAX];
+	uint64_t delivered = 0, failed = 0, targets = 0;
 	if (c == NULL)
 		return;
 	pthread_mutex_lock(&c->roll_lock);
@@ -337,11 +347,17 @@ static void on_event(uint32_t csb_id, uint32_t msk_id, bool ok)
 			p->answered[ix / 8] |= bit;
 			hit = p;
 			atomic_fetch_add(ok ? &hit->delivered : &hit->failed, 1);
+			memcpy(service, p->service, sizeof(service));
+			delivered = atomic_load(&p->delivered);
+			failed = atomic_load(&p->failed);
+			targets = p->targets;
 			break;
 		}
 	pthread_mutex_unlock(&c->roll_lock);
-	if (hit != NULL)
+	if (hit != NULL) {
 		maybe_finish(c, hit);
+		kb_pap_api_rollover_progress(service, msk_id, delivered, failed, targets);
+	}
 }
 
 void kb_control_on_delivered(uint32_t csb_id, uint32_t msk_id)

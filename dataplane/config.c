@@ -38,6 +38,7 @@ void kb_config_defaults(struct kb_config *c)
 	snprintf(c->idi, sizeof(c->idi), "bmsc.example.org");
 	c->domain[0] = 0x62, c->domain[1] = 0xf2, c->domain[2] = 0x10;
 	c->ctl.max_ues = 65536;
+	c->pap.switch_at = 1.0;
 }
 
 int kb_parse_mac(const char *s, uint8_t mac[6])
@@ -201,6 +202,10 @@ static int pap_key(struct kb_pap_conf *k, const char *name, const char *value)
 		return str_key(k->tls_cert, sizeof(k->tls_cert), value);
 	if (strcmp(name, "tls_key") == 0)
 		return str_key(k->tls_key, sizeof(k->tls_key), value);
+	if (strcmp(name, "client_ca") == 0)
+		return str_key(k->client_ca, sizeof(k->client_ca), value);
+	if (strcmp(name, "require_client_cert") == 0)
+		return parse_bool(value, &k->require_client_cert) == 0 ? 1 : -1;
 	if (strcmp(name, "rate") == 0 || strcmp(name, "burst") == 0) {
 		double d = strtod(value, &end);
 		if (*value == '\0' || *end != '\0' || !(d > 0) || d > 1e6)
@@ -429,6 +434,14 @@ static int handler(void *user, const char *section, const char *name, const char
 		if (rc > 0)
 			return 1;
 	}
+	if (strcmp(section, "ptm") == 0 && strcmp(name, "switch_at") == 0) {
+		char *end;
+		double d = strtod(value, &end);
+		if (*value == '\0' || *end != '\0' || !(d >= 0 && d <= 1))
+			goto bad;
+		c->pap.switch_at = d;
+		return 1;
+	}
 	if (strncmp(section, "pap initiator ", 14) == 0) {
 		int rc = initiator_key(&c->pap, section + 14, name, value);
 		if (rc < 0)
@@ -497,9 +510,17 @@ int kb_config_check(const struct kb_config *c, char *err, size_t errlen)
 		snprintf(err, errlen, "[pap] tls_cert and tls_key go together");
 		return -1;
 	}
+	if (c->pap.client_ca[0] != '\0' && c->pap.tls_cert[0] == '\0') {
+		snprintf(err, errlen, "[pap] client_ca needs tls_cert and tls_key (HTTPS)");
+		return -1;
+	}
+	if (c->pap.require_client_cert && c->pap.client_ca[0] == '\0') {
+		snprintf(err, errlen, "[pap] require_client_cert needs client_ca");
+		return -1;
+	}
 	for (unsigned i = 0; i < c->pap.n_initiators; i++)
-		if (c->pap.ini[i].password[0] == '\0') {
-			snprintf(err, errlen, "[pap initiator %s] needs a password",
+		if (c->pap.ini[i].password[0] == '\0' && c->pap.client_ca[0] == '\0') {
+			snprintf(err, errlen, "[pap initiator %s] needs a password (or [pap] client_ca)",
 				 c->pap.ini[i].id);
 			return -1;
 		}

@@ -44,6 +44,10 @@ struct kb_pap_conf {
 	double rate, burst; /* requests per second per initiator and bucket size; 0 = 10, 20 */
 	uint64_t max_body, max_content; /* 0 = 1 MiB, max_body */
 	uint32_t default_lifetime; /* seconds; 0 = 3600 */
+	char client_ca[512]; /* PI client certificates' CA (PEM); "" = Digest only */
+	bool require_client_cert; /* with client_ca: a verified certificate is needed */
+	double switch_at; /* [ptm] switch_at: fraction of a rollover acked before PTM
+			     moves to the new MSK (docs/pap.md); default 1.0 */
 	unsigned n_initiators;
 	struct {
 		char id[64];

@@ -263,18 +263,8 @@ static int hook_post_job(void *ctx, const struct kb_ctl_job *cj)
 		rc = post_deliver(dp, cj);
 		break;
 	case KB_CTL_JOB_ROLLOVER:
+		/* PTM moves to this MSK later, through hook_ptm_use_msk */
 		rc = post_rollover(dp, cj);
-		/* PTM content of the group moves to a new MTK under this MSK; a
-		 * refused rollover is posted again, and so is this */
-		if (rc == 0) {
-			int svc = kb_service_find(dp->svc, cj->key_group);
-			if (svc >= 0 &&
-			    kb_ptm_post_msk(dp, (unsigned)svc, cj->msk_id, cj->msk) != 0) {
-				KB_LOG(WARNING, "key group %u: MSK %08x not yet handed to PTM",
-				       cj->key_group, cj->msk_id);
-				rc = -1;
-			}
-		}
 		break;
 	case KB_CTL_JOB_SOLICIT:
 		rc = kb_pull_post(dp, cj->csb_id) == 0 ? 0 : -1;
@@ -309,6 +299,23 @@ static int hook_post_push(void *ctx, const struct kb_pap_push_job *job)
 		};
 		rc = kb_ptm_post_push(dp, (unsigned)svc, &post);
 	}
+	pthread_mutex_unlock(&B.lock);
+	return rc;
+}
+
+/* PAP decided PTM of the group may seal MTK messages with this MSK (the
+ * rollover reached [ptm] switch_at). PAP thread or main thread. */
+static int hook_ptm_use_msk(void *ctx, const uint8_t key_domain[3], uint16_t key_group,
+			    uint32_t msk_id, const uint8_t msk[KB_MSK_LEN])
+{
+	struct kb_dp *dp = ctx;
+	int rc = 0;
+	if (memcmp(key_domain, dp->cfg.domain, 3) != 0)
+		return -1;
+	pthread_mutex_lock(&B.lock);
+	int svc = kb_service_find(dp->svc, key_group);
+	if (svc >= 0)
+		rc = kb_ptm_post_msk(dp, (unsigned)svc, msk_id, msk);
 	pthread_mutex_unlock(&B.lock);
 	return rc;
 }
@@ -491,7 +498,11 @@ static int pap_configure(struct kb_dp *dp, char *err, size_t errlen)
 		.default_lifetime = k->default_lifetime,
 		.post_push = hook_post_push,
 		.cancel_push = hook_cancel_push,
+		.use_msk = hook_ptm_use_msk,
 		.ctx = dp,
+		.switch_at = k->switch_at,
+		.client_ca = opt(k->client_ca),
+		.require_client_cert = k->require_client_cert,
 	};
 	if (kb_pap_api_configure(&pc) != 0) {
 		snprintf(err, errlen, "[pap]: invalid settings");

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <rte_ethdev.h>
 #include <rte_mbuf.h>
@@ -60,6 +61,7 @@ struct ptm_lcore {
 	unsigned n_ev;
 	bool busy;
 	uint64_t busy_since, last_srtp;
+	uint64_t busy_cpu_ns; /* the lcore thread's CPU time when busy began */
 	struct kb_ptm_tx_stats st;
 } __rte_cache_aligned;
 
@@ -332,6 +334,16 @@ out:
 	kb_memzero(job->msk, sizeof(job->msk));
 }
 
+/* CPU time of this thread: busy periods measured without the time the
+ * lcore was preempted (a shared machine) */
+static uint64_t thread_cpu_ns(void)
+{
+	struct timespec ts;
+	if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) != 0)
+		return 0;
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
 static uint64_t tsc_ns(const struct kb_dp *dp, uint64_t t)
 {
 	return t / dp->tsc_hz * 1000000000ull + t % dp->tsc_hz * 1000000000ull / dp->tsc_hz;
@@ -460,6 +472,7 @@ static void step(struct kb_lcore *lc, struct kb_ptm_dp *p, struct ptm_lcore *L, 
 		if (!L->busy) {
 			L->busy = true;
 			L->busy_since = now;
+			L->busy_cpu_ns = thread_cpu_ns();
 		}
 		L->last_srtp = now;
 	}
@@ -491,6 +504,7 @@ void kb_ptm_poll(struct kb_lcore *lc, uint64_t now)
 	if (!any && L->busy) {
 		L->busy = false;
 		L->st.ptm_active_us += (L->last_srtp - L->busy_since) * 1000000 / lc->dp->tsc_hz;
+		L->st.ptm_active_cpu_us += (thread_cpu_ns() - L->busy_cpu_ns) / 1000;
 	}
 	if (L->n_pend == 0 && L->n_ev > 0)
 		ev_flush(lc, L);

@@ -50,7 +50,8 @@ struct kb_ptm_dp;
 	X(ptm_alloc_failures) \
 	X(ptm_seal_errors)    \
 	X(ptm_sched_errors)   \
-	X(ptm_active_us)
+	X(ptm_active_us)      \
+	X(ptm_active_cpu_us)
 
 struct kb_ptm_tx_stats {
 #define X(name) uint64_t name;
@@ -85,9 +86,11 @@ int kb_ptm_post_push(struct kb_dp *dp, unsigned svc, const struct kb_ptm_post *p
 /* Cancel a posted push that has not started. 0 cancelled, -1 too late or
  * unknown. */
 int kb_ptm_cancel_push(struct kb_dp *dp, uint32_t push_num);
-/* A rollover gave key group's service svc a new MSK: tell its PTM lcore if
- * the service runs PTM (nothing to do otherwise: its first push brings the
- * then current MSK). 0, or -1 (job ring full). */
+/* PTM of service svc moves to a rollover's new MSK (the control plane
+ * decided it: the rollover completed or reached [ptm] switch_at, docs/pap.md):
+ * tell its PTM lcore if the service runs PTM (nothing to do otherwise: its
+ * first push brings the MSK PTM uses). The next MTK goes under it at once.
+ * 0, or -1 (job ring full). */
 int kb_ptm_post_msk(struct kb_dp *dp, unsigned svc, uint32_t msk_id, const uint8_t *msk);
 /* A PUSH_DONE/FAILED event: frees its slot. Returns true with *push_num and
  * *ok set when the control plane must hear about it (not for a cancelled

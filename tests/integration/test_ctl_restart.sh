@@ -93,4 +93,26 @@ X
 expect_eq "MSK request after restart" "$(code --digest -u "$BTID:$PW" --data-binary @msk.xml -H 'Content-Type: application/mbms-msk+xml' $UE/mbms/v1/msk)" 200
 tail -n +$L rec.log >rec3.log
 expect_grep "current MSK is the rollover's" "job deliver csb=$CSB msk_id=00010002" rec3.log
+# a re-imported UE: the roster import replaces its bootstrap (new MUK) and
+# invalidates every HTTP thread's credential cache, so the old password
+# stops working at once (not KB_KS_CACHE_TTL later) and the new one works
+RB='BAUGBwgJCgsMDQ4PEBESEw==@bsf.example.org'
+MUK1=$(openssl rand -hex 32)
+MUK2=$(openssl rand -hex 32)
+printf 'impi,b_tid,muk,ip,port\nreimp@ims.example.org,%s,%s,100.64.9.9,4359\n' "$RB" "$MUK1" >r1.csv
+printf 'impi,b_tid,muk,ip,port\nreimp@ims.example.org,%s,%s,100.64.9.9,4359\n' "$RB" "$MUK2" >r2.csv
+# GBA_ME (the import's Ks_NAF = MUK): MRK = HMAC-SHA-256(Ks_NAF, 01 "MBMS-MRK" 00 08)
+mrk() { printf '\001MBMS-MRK\000\010' | openssl dgst -sha256 -mac HMAC -macopt hexkey:$1 -binary | base64; }
+PW1=$(mrk "$MUK1")
+PW2=$(mrk "$MUK2")
+reg() { code --digest -u "$RB:$1" --data-binary @reg.xml -H 'Content-Type: application/mbms-register+xml' $UE/mbms/v1/register; }
+admin -H 'Content-Type: text/csv' --data-binary @r1.csv "$ADM/v1/import/roster?service=urn:svc:tv1" >imp1.out
+for i in 1 2 3 4 5 6 7 8; do
+	expect_eq "imported UE authenticates ($i, caches filled)" "$(reg "$PW1")" 200
+done
+admin -H 'Content-Type: text/csv' --data-binary @r2.csv "$ADM/v1/import/roster?service=urn:svc:tv1" >imp2.out
+for i in 1 2 3 4 5 6 7 8; do
+	expect_eq "re-imported UE: the old MUK's password refused ($i)" "$(reg "$PW1")" 401
+done
+expect_eq "re-imported UE: the new MUK's password accepted" "$(reg "$PW2")" 200
 echo "all restart checks passed"

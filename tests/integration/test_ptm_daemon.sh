@@ -13,13 +13,19 @@
 #     cancelled while it waits on the lcore; an MSK rollover (admin API) in
 #     the middle of the big push (the UE gets the new MSK in the pcap too).
 #  4. After SIGTERM: ptm_check_libsrtp (libsrtp2, the independent oracle)
-#     and ptm_receiver unprotect every SRTP packet with the MTK and salt
-#     from MTK messages opened with the MSKs; both objects byte-identical;
-#     MTKs under both MSKs, MTK before content, MTK counters strictly
-#     increasing per MSK; tshark decodes every MTK message as MIKEY.
-# usage: test_ptm_daemon.sh KEYBURSTD KEYBURST PTM_RECEIVER PTM_CHECK_LIBSRTP
+#     and keyburst-uesim's PTM receiver (--ptm-pcap: the simulated UE takes
+#     its MSK messages from the capture with its MUK, then opens the MTK
+#     messages with the MSKs it holds) unprotect every SRTP packet; both
+#     objects byte-identical; MTKs under both MSKs, MTK before content, MTK
+#     counters strictly increasing per MSK; tshark decodes every MTK
+#     message as MIKEY.
+#  5. PTM moved to the new MSK only once the rollover completed (the UE
+#     never acks: its last retransmission timed out): MTK messages before
+#     open only with the old MSK (repeats during the rollover included),
+#     after only with the new one, starting with MTK ID 1.
+# usage: test_ptm_daemon.sh KEYBURSTD KEYBURST UESIM PTM_CHECK_LIBSRTP
 set -euo pipefail
-KBD=$1 KB=$2 RECV=$3 CHECK=$4
+KBD=$1 KB=$2 UESIM=$3 CHECK=$4
 . "$(dirname "$0")/ctl_lib.sh"
 command -v tshark >/dev/null || { echo "SKIP: tshark missing"; exit 77; }
 
@@ -86,7 +92,7 @@ EOF
 	--vdev "net_pcap0,tx_pcap=$W/tx.pcap" -- --config "$W/kb.conf" >"$W/kbd.json" 2>"$W/kbd.log" &
 KPID=$!
 ADM=http://127.0.0.1:$ADMIN
-for _ in $(seq 150); do
+for _ in $(seq 400); do
 	curl -sf "$ADM/healthz" >/dev/null 2>&1 && break
 	kill -0 $KPID 2>/dev/null || dfail "keyburstd died"
 	sleep 0.1
@@ -188,6 +194,11 @@ grep -q "\"rollover_key_number\":2" "$W/roll.json" || dfail "rollover: $(cat "$W
 expect_eq "still sending at the rollover" "$(query statusquery p5@pi.example.com | state_of)" pending
 wait_state "p5@pi.example.com" delivered
 pass "3 MB push delivered across the rollover"
+# the UE never acks: the rollover completes when it is given up (retries)
+adm "$ADM/v1/services/news-7" >"$W/svc.json"
+grep -q '"current_key_number":2' "$W/svc.json" && grep -q '"rollover_key_number":0' "$W/svc.json" ||
+	dfail "rollover not complete: $(cat "$W/svc.json")"
+pass "rollover complete (delivered + failed == targets) before the push finished"
 expect_eq "metrics: objects sent" "$(metric ptm_objects)" 2
 expect_eq "metrics: cancelled on the lcore" "$(metric ptm_cancelled)" 1
 expect_eq "metrics: nothing dropped" "$(metric ptm_tx_dropped)" 0
@@ -226,8 +237,13 @@ mkdir "$W/ref" "$W/lib"
 "$CHECK" --pcap "$W/ptm.pcap" "${MSKS[@]}" --data-port 5004 --out "$W/lib" >"$W/lib.json" ||
 	{ cat "$W/lib.json"; dfail "ptm_check_libsrtp"; }
 cat "$W/lib.json"
-"$RECV" --pcap "$W/ptm.pcap" "${MSKS[@]}" --data-port 5004 --out "$W/ref" >"$W/ref.json" ||
-	{ cat "$W/ref.json"; dfail "ptm_receiver"; }
+# uesim: the UE of the bootstrap record (MUK = Ks_int_NAF, GBA_U) as its
+# only roster row; the whole capture: its MSK messages, then the group
+printf '%s\n' "impi,b_tid,muk,ip,port" "ue1@ims.example.org,$BTID,$KSI,127.0.0.1,4359" \
+	>"$W/roster.csv"
+"$UESIM" --roster "$W/roster.csv" --ptm-pcap "$W/tx.pcap" --ptm-group "$GROUP:5004" \
+	--ptm-out "$W/ref" --progress 0 --json "$W/ref.json" ||
+	{ cat "$W/ref.json"; dfail "keyburst-uesim --ptm-pcap"; }
 # exactly the two objects, byte for byte, in both receivers
 for d in lib ref; do
 	n=$(ls "$W/$d" | wc -l)
@@ -239,16 +255,28 @@ for d in lib ref; do
 	done
 	[ -n "$f1" ] && [ -n "$f5" ] || dfail "$d: objects differ from what was submitted"
 done
-pass "libsrtp2 unprotects every packet; both objects byte-identical; ptm_receiver agrees"
-python3 - "$W/lib.json" "$W/ref.json" <<'EOF' || dfail "MTK / rollover checks"
-import json, sys
-for p in sys.argv[1:]:
-    j = json.load(open(p))
+pass "libsrtp2 unprotects every packet; both objects byte-identical; keyburst-uesim agrees"
+python3 - "$W/lib.json" "$W/ref.json" "$(grep -c . "$W/msk_msgs.hex")" "$W/obj1.bin" "$W/obj5.bin" <<'EOF' || dfail "MTK / rollover checks"
+import hashlib, json, sys
+lib, ue = json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))
+p = ue["ptm"]
+for j, bad in ((lib, lib["mtk_counter_bad"]), (p, p["mtk_replays"])):
     msks = {m.split(':')[0] for m in j["mtk_ids"]}
     assert len(msks) == 2, j["mtk_ids"]           # MTKs under both MSKs
     assert j["mtk_before_content"], j
-    assert j["mtk_counter_bad"] == 0, j            # strictly increasing per MSK
-    assert j["complete"] == 2, j
+    assert bad == 0, j                             # strictly increasing per MSK
+assert lib["complete"] == 2, lib
+# the UE learnt both MSKs from its own MSK messages (its MUK, the MAC, the
+# counter rule; retransmissions included), holds them, and nothing was refused
+assert ue["accepted"] == int(sys.argv[3]) and ue["replays_rejected"] == 0, ue
+assert ue["bad_mac"] == 0 and ue["unknown_ue"] == 0 and ue["malformed"] == 0, ue
+assert sorted(m["msk_id"] for m in ue["msk_ids"]) == ["00070001", "00070002"], ue["msk_ids"]
+assert p["ok"] and p["mtk_bad"] == 0 and p["mtk_no_msk"] == 0 and p["mac_bad"] == 0, p
+assert p["srtp_bad"] == 0 and p["srtp_no_key"] == 0 and p["srtp_ok"] == lib["srtp_ok"], p
+assert p["objects_complete"] == 2, p
+for o, f in zip(sorted(p["objects"], key=lambda o: o["push_id"]), sys.argv[4:]):
+    data = open(f, "rb").read()
+    assert o["length"] == len(data) and o["sha256"] == hashlib.sha256(data).hexdigest(), o
 EOF
 # the SRTP packets themselves, in capture order: MKI (MSK ID ‖ MTK ID, just
 # before the 10-byte tag) moves from the old MSK to the new one once and
@@ -276,4 +304,59 @@ B=$(tshark -r "$W/ptm.pcap" -d udp.port==4359,mikey -Y "udp.dstport == 4359 && _
 expect_eq "tshark: $M MTK messages decode as MIKEY, nothing malformed" "$B" 0
 MAC=$(tshark -r "$W/ptm.pcap" -T fields -e eth.dst 2>/dev/null | sort -u)
 expect_eq "every PTM frame to the group's multicast MAC" "$MAC" "01:00:5e:40:00:07"
+# ---- 5. PTM moved to the new MSK only once the rollover was complete ----
+# ([ptm] switch_at = 1.0 by default). The rollover's MSK messages to the UE
+# (retransmitted, never acked) and every MTK message, with their times; the
+# MTK messages around the switch (and the last) are opened with both MSKs
+# (keyburst mikey open, the OpenSSL path): each opens with exactly one.
+MSK_OLD=$(printf '%s\n' "${MSKS[@]}" | sed -n 's/^0x00070001://p')
+MSK_NEW=$(printf '%s\n' "${MSKS[@]}" | sed -n 's/^0x00070002://p')
+tshark -r "$W/tx.pcap" -Y 'ip.dst == 127.0.0.1 && udp.dstport == 4359' \
+	-T fields -e frame.time_epoch -e udp.payload 2>/dev/null | tr -d ':' >"$W/msk_t.txt"
+while read -r t hex; do
+	"$KB" mikey open --muk $KSI "$hex" >"$W/o.json" || dfail "an MSK message does not open"
+	python3 -c 'import json,sys; print(sys.argv[2], json.load(open(sys.argv[1]))["msk_id"])' "$W/o.json" "$t"
+done <"$W/msk_t.txt" >"$W/msk_times.txt"
+tshark -r "$W/ptm.pcap" -Y 'udp.dstport == 4359' -T fields -e frame.time_epoch -e udp.payload \
+	2>/dev/null | tr -d ':' >"$W/mtk_t.txt"
+# every MTK message's MSK ID (EXT payload, in clear: 00 03 domain 01 04 MSK ID);
+# the MAC of every one is checked by both receivers above
+python3 - "$W/msk_times.txt" "$W/mtk_t.txt" >"$W/sample.txt" <<'EOF' || dfail "MSK switch of the MTK messages"
+import sys
+msk = [l.split() for l in open(sys.argv[1])]
+new_msk_sent = [float(t) for t, m in msk if m == '00070002']
+mtk = []
+for line in open(sys.argv[2]):
+    t, h = line.split()
+    at = h.find('000362f2100104')
+    assert at >= 0 and at % 2 == 0, h
+    mtk.append((float(t), h[at + 14:at + 22], h))
+assert len(new_msk_sent) == 3, new_msk_sent  # the first send and 2 retries
+start, last = new_msk_sent[0], new_msk_sent[-1]
+first_new = next(i for i, m in enumerate(mtk) if m[1] == '00070002')
+assert all(m[1] == '00070001' for m in mtk[:first_new]), 'old MSK before the switch'
+assert all(m[1] == '00070002' for m in mtk[first_new:]), 'new MSK after the switch, never back'
+# complete = the last retransmission timed out (at least ack_timeout_ms later)
+assert mtk[first_new][0] >= last + 0.09, (mtk[first_new][0], last)
+during = [m for m in mtk[:first_new] if m[0] > start]
+assert len(during) >= 2, 'MTK repeats under the old MSK while the rollover ran'
+print("MTK messages: %d under 00070001 (%d while the rollover ran), then %d under "
+      "00070002, the first %.3f s after the last MSK retransmission" %
+      (first_new, len(during), len(mtk) - first_new, mtk[first_new][0] - last), file=sys.stderr)
+# opened below: the last two before the switch, the first two after, the last
+for i in sorted({max(first_new - 2, 0), first_new - 1, first_new, first_new + 1, len(mtk) - 1}):
+    if 0 <= i < len(mtk):
+        print(i, '10' if i < first_new else '01', mtk[i][2])
+EOF
+prev=
+while read -r i want hex; do
+	o=0 n=0
+	if "$KB" mikey open --muk "$MSK_OLD" "$hex" >"$W/o.json" 2>/dev/null; then o=1; fi
+	if "$KB" mikey open --muk "$MSK_NEW" "$hex" >"$W/o.json" 2>/dev/null; then n=1; fi
+	[ "$o$n" = "$want" ] || dfail "MTK message $i opens with old/new MSK: $o$n, want $want"
+	[ "$n" = 1 ] && [ "$prev" != 1 ] && { grep -q '"mtk_id": *1\b' "$W/o.json" ||
+		dfail "the first MTK under the new MSK is not MTK ID 1: $(cat "$W/o.json")"; }
+	prev=$n
+done <"$W/sample.txt"
+pass "MTK messages open only with the old MSK until the rollover completed, then only with the new one"
 echo "all PTM daemon checks passed"
