@@ -42,6 +42,8 @@ typedef int (*kb_store_iter_fn)(void *arg, const void *key, size_t klen, const v
 struct kb_store;
 struct kb_store_batch;
 
+/* put and del are durable at return; concurrent ones from several threads
+ * share one transaction and one fsync (group commit, store_lmdb.c). */
 struct kb_store_ops {
 	int (*put)(struct kb_store *s, enum kb_store_table t, const void *key, size_t klen,
 		   const void *val, size_t vlen);
