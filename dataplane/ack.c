@@ -29,8 +29,7 @@ static void post_delivered(struct kb_lcore *lc, const struct kb_ue *ue)
 		.gen = ue->gen,
 		.value = ue->last_ctr,
 	};
-	if (kb_event_post(lc->dp->events, &ev) != 0)
-		lc->st.events_dropped++;
+	kb_lcore_event(lc, &ev);
 }
 
 void kb_ack_apply(struct kb_lcore *lc, uint32_t slot, uint32_t counter)

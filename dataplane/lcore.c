@@ -49,11 +49,12 @@ struct kb_lcore *kb_lcore_new(struct kb_dp *dp, unsigned idx, unsigned lcore_id,
 	char name[RTE_RING_NAMESIZE];
 	snprintf(name, sizeof(name), "kb_jobs_%u", idx);
 	lc->jobs = kb_job_ring_create(name, dp->cfg.ring_size, socket);
+	int evq_rc = kb_event_queue_init(&lc->evq, 1024, socket);
 	/* enough burst records for every UE to be outstanding in bursts of
 	 * 1/8 of the burst size: more would only hide a stuck peer */
 	uint32_t n_rec = lc->sh.cap / (dp->cfg.burst > 8 ? dp->cfg.burst / 8 : 1) + 64;
 	if (lc->sh.ue == NULL || lc->sh.dlv == NULL || lc->sealer == NULL || lc->jobs == NULL ||
-	    kb_retx_init(lc, lc->sh.cap, n_rec) != 0) {
+	    evq_rc != 0 || kb_retx_init(lc, lc->sh.cap, n_rec) != 0) {
 		kb_lcore_free(lc);
 		return NULL;
 	}
@@ -67,6 +68,7 @@ void kb_lcore_free(struct kb_lcore *lc)
 	kb_retx_cancel_all(lc);
 	kb_retx_fini(lc);
 	rte_ring_free(lc->jobs);
+	kb_event_queue_fini(&lc->evq);
 	kb_sealer_free(lc->sealer);
 	kb_ref_ctx_free(lc->ref_ctx);
 	if (lc->txq_n > 0)
@@ -176,8 +178,7 @@ static void take_ue_del(struct kb_lcore *lc, const struct kb_job *job)
 				      .svc = ue->svc,
 				      .csb_id = ue->csb_id,
 				      .gen = ue->gen};
-		if (kb_event_post(lc->dp->events, &ev) != 0)
-			lc->st.events_dropped++;
+		kb_lcore_event(lc, &ev);
 	}
 	ue->svc = KB_SVC_NONE;
 	ue->state = KB_UE_IDLE;
@@ -291,7 +292,7 @@ static void check_done(struct kb_lcore *lc)
 		.gen = sh->ro_job.gen,
 		.value = sh->ro_sent,
 	};
-	if (kb_event_post(lc->dp->events, &ev) == 0)
+	if (kb_lcore_event(lc, &ev) == 0)
 		sh->ro_active = false; /* otherwise try again next loop */
 }
 
@@ -438,7 +439,7 @@ stall:
 	lc->st.counter_stalls++;
 	if (!lc->grant_asked) {
 		struct kb_event ev = {.type = KB_EV_GRANT_WANTED, .shard = (uint8_t)lc->idx};
-		if (kb_event_post(lc->dp->events, &ev) == 0)
+		if (kb_lcore_event(lc, &ev) == 0)
 			lc->grant_asked = true;
 	}
 	*n_ack = ack ? n : 0;
@@ -777,6 +778,19 @@ static void maybe_arp(struct kb_lcore *lc, uint64_t now, uint64_t *next)
 	rte_eth_tx_buffer_flush(dp->port.port_id, (uint16_t)lc->idx, lc->txb);
 }
 
+int kb_lcore_event(struct kb_lcore *lc, const struct kb_event *ev)
+{
+	if (kb_event_queue_add(&lc->evq, ev) == 0)
+		return 0;
+	lc->st.events_dropped++;
+	return -1;
+}
+
+uint32_t kb_lcore_events_flush(struct kb_lcore *lc)
+{
+	return kb_event_queue_flush(&lc->evq, lc->dp->events);
+}
+
 void kb_lcore_poll_once(struct kb_lcore *lc, uint64_t now)
 {
 	poll_jobs(lc);
@@ -832,6 +846,7 @@ int kb_lcore_main(void *arg)
 			last_timer = now;
 		}
 		maybe_arp(lc, now, &next_arp);
+		kb_lcore_events_flush(lc);
 		rte_rcu_qsbr_quiescent(dp->qsbr, lc->idx);
 	}
 	/* drain: everything built goes out before we stop (a TX queue that
@@ -839,6 +854,7 @@ int kb_lcore_main(void *arg)
 	rte_eth_tx_buffer_flush(port, q, lc->txb);
 	while (lc->txq_n > 0)
 		tx_push(lc, rte_rdtsc());
+	kb_lcore_events_flush(lc); /* what does not fit: the main thread's, after */
 	lc->stop_tsc = rte_rdtsc();
 	rte_rcu_qsbr_thread_offline(dp->qsbr, lc->idx);
 	rte_rcu_qsbr_thread_unregister(dp->qsbr, lc->idx);

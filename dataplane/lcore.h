@@ -23,6 +23,7 @@
 #include <rte_timer.h>
 
 #include "config.h"
+#include "event_queue.h"
 #include "events.h"
 #include "pkt.h"
 #include "port.h"
@@ -161,6 +162,7 @@ struct kb_lcore {
 	struct kb_dp *dp;
 	struct kb_sealer *sealer;
 	struct rte_ring *jobs;
+	struct kb_event_queue evq; /* to dp->events, flushed once per loop */
 	struct rte_eth_dev_tx_buffer *txb; /* NULL when there is no port (fuzzing) */
 	struct kb_shard sh;
 	struct kb_lcore_stats st;
@@ -216,6 +218,11 @@ extern int kb_logtype;
 /* Allocate lcore state for shard idx with room for cap UEs. */
 struct kb_lcore *kb_lcore_new(struct kb_dp *dp, unsigned idx, unsigned lcore_id, uint32_t cap);
 void kb_lcore_free(struct kb_lcore *lc);
+/* Queue an event for the control thread (event_queue.h): 0, or -1 (counted
+ * in events_dropped) only when memory for the queue runs out. */
+int kb_lcore_event(struct kb_lcore *lc, const struct kb_event *ev);
+/* Flush the lcore's queued events into dp->events; the events still queued. */
+uint32_t kb_lcore_events_flush(struct kb_lcore *lc);
 /* The loop (rte_eal_remote_launch entry). arg is a struct kb_lcore. */
 int kb_lcore_main(void *arg);
 /* One loop iteration without the port (tests): jobs, build, timers. */

@@ -724,13 +724,19 @@ int main(int argc, char **argv)
 	usleep(2000);
 	__atomic_store_n(&dp->force_quit, 1, __ATOMIC_RELAXED);
 	rte_eal_mp_wait_lcore();
-	if (ctl) {
-		/* the last acks reach the store, then the control plane stops */
-		kb_ctl_bridge_poll(dp);
-		kb_ctl_bridge_stop(dp);
-	} else {
-		kb_control_poll(dp, NULL, NULL);
+	/* the lcores are stopped: their last queued events go through here,
+	 * as many ring-fulls as they take */
+	for (bool queued = true; queued;) {
+		queued = false;
+		for (l = 0; l < dp->n_lcores; l++)
+			queued |= kb_lcore_events_flush(dp->lc[l]) > 0;
+		if (ctl)
+			kb_ctl_bridge_poll(dp); /* the last acks reach the store */
+		else
+			kb_control_poll(dp, NULL, NULL);
 	}
+	if (ctl)
+		kb_ctl_bridge_stop(dp);
 
 	json_t *sum = summary(dp, svc, o.no_ack);
 	json_object_set_new(sum, "timed_out", json_boolean(timed_out));

@@ -67,8 +67,7 @@ static void post_failed(struct kb_lcore *lc, const struct kb_ue *ue)
 		.gen = ue->gen,
 		.value = ue->tries,
 	};
-	if (kb_event_post(lc->dp->events, &ev) != 0)
-		lc->st.events_dropped++;
+	kb_lcore_event(lc, &ev);
 }
 
 static void deadline(struct rte_timer *tim, void *arg)

@@ -151,6 +151,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (n > 0)
 		kb_ack_rx(dp.lc[0], m, n);
 	kb_ack_handover_drain(dp.lc[1]);
+	for (unsigned l = 0; l < 2; l++)
+		kb_lcore_events_flush(dp.lc[l]);
 	rte_rcu_qsbr_quiescent(dp.qsbr, 0);
 	/* every mbuf came back: nothing leaked or was held */
 	if (rte_mempool_in_use_count(dp.pool) != 0)
