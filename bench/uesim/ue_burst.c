@@ -25,6 +25,8 @@ struct kb_ue_xkeys {
 /* What stage 1 found out about one message. */
 struct slot {
 	struct kb_mikey_msg m;
+	bool decoded; /* m holds a message of the profile */
+	uint32_t csb_row; /* the csb_id index's answer in csb_epoch (prefetch pass) */
 	uint32_t row;
 	enum kb_ue_verdict early; /* MALFORMED/UNKNOWN found before the MAC, else ACCEPTED */
 	bool sa_known, derived, mac_ok;
@@ -47,6 +49,7 @@ struct kb_ue_burst {
 	uint32_t seen_key[4 * KB_UE_BURST_MAX];
 	uint32_t seen_gen[4 * KB_UE_BURST_MAX];
 	uint32_t gen;
+	uint64_t csb_epoch; /* the index state the slots' csb_row were looked up in */
 	struct kb_uesim *sim;
 	struct kb_ue_xkeys *xk; /* per row */
 	IMB_MGR *mgr;
@@ -155,19 +158,21 @@ static void stage_reset(struct kb_ue_burst *b)
 
 /* Stage 1 for message i. false: it conflicts with the stage (same UE or
  * csb_id as an earlier message): the stage must run first. */
-static bool classify(struct kb_ue_burst *b, unsigned i, const uint8_t *msg, uint16_t len)
+static bool classify(struct kb_ue_burst *b, unsigned i)
 {
 	struct slot *s = &b->slot[i];
-	struct kb_mikey_error err;
 	s->row = KB_UE_ROW_NONE;
 	s->derived = s->sa_known = s->mac_ok = false;
 	s->k = NULL;
 	s->early = KB_UE_ACCEPTED;
-	if (kb_mikey_decode(msg, len, &s->m, &err) != 0 || !kb_uesim_msg_ok(&s->m)) {
+	if (!s->decoded) {
 		s->early = KB_UE_MALFORMED;
 		return true;
 	}
-	uint32_t row = kb_uesim_find(b->sim, &s->m, &s->sa_known);
+	/* the bulk lookup's answer holds until a commit changes the index */
+	uint32_t row = b->csb_epoch == b->sim->csb_epoch
+			       ? kb_uesim_find_at(b->sim, &s->m, s->csb_row, &s->sa_known)
+			       : kb_uesim_find(b->sim, &s->m, &s->sa_known);
 	bool fresh_csb = seen_add(b, s->m.csb_id, 1);
 	bool fresh_row = row == KB_UE_ROW_NONE || seen_add(b, row, 0);
 	if (!fresh_csb || !fresh_row)
@@ -180,6 +185,9 @@ static bool classify(struct kb_ue_burst *b, unsigned i, const uint8_t *msg, uint
 	struct kb_ue *ue = &b->sim->ue[row];
 	if (s->sa_known && (ue->flags & KB_UE_BURST_KEYS)) {
 		s->k = &b->xk[row];
+		/* its four lines, wanted by the hash burst after the last classify */
+		for (unsigned l = 0; l < sizeof(*s->k); l += CACHE_LINE)
+			__builtin_prefetch((const uint8_t *)s->k + l);
 		return true;
 	}
 	if (!s->sa_known && (!s->m.has_rand || s->m.rand_len != KB_MIKEY_RAND_LEN)) {
@@ -351,15 +359,50 @@ static void run_stage(struct kb_ue_burst *b, const uint8_t *const *msg, unsigned
 	}
 }
 
+/* Decode the whole burst, look its csb_ids up in one bulk lookup (the
+ * index's buckets are fetched for all messages at once) and prefetch the
+ * UE records they lead to: at 1M+ UEs every one of them is a cache miss. */
+static void prepare(struct kb_ue_burst *b, const uint8_t *const *msg, const uint16_t *len,
+		    unsigned n)
+{
+	struct kb_uesim *sim = b->sim;
+	uint32_t ids[KB_UE_BURST_MAX], rows[KB_UE_BURST_MAX];
+	unsigned at[KB_UE_BURST_MAX], k = 0;
+	for (unsigned i = 0; i < n; i++) {
+		struct slot *s = &b->slot[i];
+		struct kb_mikey_error err;
+		s->csb_row = KB_UE_ROW_NONE;
+		s->decoded =
+			kb_mikey_decode(msg[i], len[i], &s->m, &err) == 0 && kb_uesim_msg_ok(&s->m);
+		if (s->decoded) {
+			ids[k] = s->m.csb_id;
+			at[k++] = i;
+		}
+	}
+	b->csb_epoch = sim->csb_epoch;
+	if (k == 0)
+		return;
+	kb_ue_index_find_csb_bulk(&sim->idx, ids, k, rows);
+	for (unsigned j = 0; j < k; j++) {
+		b->slot[at[j]].csb_row = rows[j];
+		if (rows[j] < sim->n_ue) {
+			const uint8_t *u = (const uint8_t *)&sim->ue[rows[j]];
+			__builtin_prefetch(u);
+			__builtin_prefetch(u + sizeof(struct kb_ue) - 1);
+		}
+	}
+}
+
 void kb_ue_burst_handle(struct kb_ue_burst *b, const uint8_t *const *msg, const uint16_t *len,
 			unsigned n, enum kb_ue_verdict *v, struct kb_ue_reply *r)
 {
 	unsigned lo = 0;
 	if (n > KB_UE_BURST_MAX)
 		n = KB_UE_BURST_MAX;
+	prepare(b, msg, len, n);
 	stage_reset(b);
 	for (unsigned i = 0; i < n;) {
-		if (classify(b, i, msg[i], len[i])) {
+		if (classify(b, i)) {
 			i++;
 			continue;
 		}

@@ -24,12 +24,22 @@ struct kb_ue_index_ops {
 	uint32_t (*find_csb)(void *ctx, uint32_t csb_id);
 	void (*del_csb)(void *ctx, uint32_t csb_id);
 	void (*free)(void *ctx);
+	/* optional: rows[i] = find_csb(csb_ids[i]) for n <= KB_UE_INDEX_BULK_MAX
+	 * ids at once (rte_hash prefetches the buckets of the whole burst) */
+	void (*find_csb_bulk)(void *ctx, const uint32_t *csb_ids, unsigned n, uint32_t *rows);
 };
+
+#define KB_UE_INDEX_BULK_MAX 64
 
 struct kb_ue_index {
 	const struct kb_ue_index_ops *ops;
 	void *ctx;
 };
+
+/* find_csb for n <= KB_UE_INDEX_BULK_MAX ids: in bulk when the index can,
+ * else one by one. */
+void kb_ue_index_find_csb_bulk(const struct kb_ue_index *idx, const uint32_t *csb_ids, unsigned n,
+			       uint32_t *rows);
 
 /* SHA-256(B-TID) truncated: the key both tables use. */
 void kb_ue_btid_key(const uint8_t *btid, size_t len, uint8_t key[KB_UE_BTID_KEY_LEN]);

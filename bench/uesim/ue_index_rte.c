@@ -45,6 +45,23 @@ static uint32_t find_csb(void *ctx, uint32_t csb_id)
 	return find(((struct rte_index *)ctx)->csb, &csb_id);
 }
 
+static void find_csb_bulk(void *ctx, const uint32_t *csb_ids, unsigned n, uint32_t *rows)
+{
+	struct rte_index *x = ctx;
+	const void *keys[KB_UE_INDEX_BULK_MAX];
+	void *data[KB_UE_INDEX_BULK_MAX];
+	uint64_t hits = 0;
+	for (unsigned i = 0; i < n; i++)
+		keys[i] = &csb_ids[i];
+	if (n == 0 || rte_hash_lookup_bulk_data(x->csb, keys, n, &hits, data) < 0) {
+		for (unsigned i = 0; i < n; i++)
+			rows[i] = find_csb(ctx, csb_ids[i]);
+		return;
+	}
+	for (unsigned i = 0; i < n; i++)
+		rows[i] = (hits >> i & 1) ? (uint32_t)(uintptr_t)data[i] : KB_UE_ROW_NONE;
+}
+
 static void del_csb(void *ctx, uint32_t csb_id)
 {
 	rte_hash_del_key(((struct rte_index *)ctx)->csb, &csb_id);
@@ -67,6 +84,7 @@ static const struct kb_ue_index_ops rte_ops = {
 	.find_csb = find_csb,
 	.del_csb = del_csb,
 	.free = index_free,
+	.find_csb_bulk = find_csb_bulk,
 };
 
 static struct rte_hash *make(const char *name, uint32_t entries, uint32_t key_len)

@@ -315,7 +315,13 @@ static bool sa_matches(const struct kb_ue *ue, const struct kb_mikey_msg *m)
 
 uint32_t kb_uesim_find(struct kb_uesim *s, const struct kb_mikey_msg *m, bool *sa_known)
 {
-	uint32_t row = s->idx.ops->find_csb(s->idx.ctx, m->csb_id);
+	return kb_uesim_find_at(s, m, s->idx.ops->find_csb(s->idx.ctx, m->csb_id), sa_known);
+}
+
+uint32_t kb_uesim_find_at(struct kb_uesim *s, const struct kb_mikey_msg *m, uint32_t csb_row,
+			  bool *sa_known)
+{
+	uint32_t row = csb_row;
 	*sa_known = false;
 	if (row < s->n_ue && sa_matches(&s->ue[row], m) &&
 	    (m->n_ids < 2 ||
@@ -364,6 +370,7 @@ void kb_uesim_commit(struct kb_uesim *s, uint32_t row, const struct kb_mikey_msg
 		ue->csb_id = m->csb_id;
 		ue->flags = KB_UE_KEYS; /* the other path's cached keys are stale now */
 		s->idx.ops->set_csb(s->idx.ctx, m->csb_id, row);
+		s->csb_epoch++;
 	}
 	ue->flags |= keys_flag;
 }

@@ -101,6 +101,7 @@ struct kb_uesim {
 	unsigned short rng[3];
 	struct kb_ue_crypto *crypto;
 	struct kb_mikey_tkeys *tk; /* reference path: per row, allocated on first use */
+	uint64_t csb_epoch; /* moves whenever the csb_id index changes */
 };
 
 enum kb_ue_verdict {
@@ -160,6 +161,11 @@ bool kb_uesim_msg_ok(const struct kb_mikey_msg *m);
  * csb_id. *sa_known tells whether the row already knows the SA. Returns the
  * row or KB_UE_ROW_NONE. */
 uint32_t kb_uesim_find(struct kb_uesim *s, const struct kb_mikey_msg *m, bool *sa_known);
+/* kb_uesim_find with the csb_id lookup already done: csb_row is what the
+ * index gives for m->csb_id now (e.g. from a bulk lookup in the same
+ * csb_epoch). */
+uint32_t kb_uesim_find_at(struct kb_uesim *s, const struct kb_mikey_msg *m, uint32_t csb_row,
+			  bool *sa_known);
 /* The decrypted key data of an accepted MAC: exactly one TGK, 16-byte key,
  * SPI = MSK ID. The key goes to msk. */
 bool kb_uesim_keydata_ok(const struct kb_mikey_msg *m, const uint8_t *plain,

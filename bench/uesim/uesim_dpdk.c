@@ -17,6 +17,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <rte_dev.h>
+#include <rte_devargs.h>
 #include <rte_ethdev.h>
 #include <rte_ip.h>
 #include <rte_mbuf.h>
@@ -229,6 +231,13 @@ static void rx_burst(struct dpdk_ctx *c, struct rte_mbuf **rx, uint16_t n, uint6
 			arp_in(c, m, f);
 			continue;
 		}
+		/* to a multicast MAC: PTM content, never an MSK message */
+		if (unlikely(f[0] & 1) && c->run->ptm != NULL) {
+			kb_ptm_rx_frame(c->run->ptm, rte_pktmbuf_mtod(m, uint8_t *),
+					rte_pktmbuf_data_len(m));
+			rte_pktmbuf_free(m);
+			continue;
+		}
 		if (kind != KB_RX_UDP || u[k].dport != c->o->udp_port) {
 			c->run->rx_other++;
 			rte_pktmbuf_free(m);
@@ -251,6 +260,20 @@ static void rx_burst(struct dpdk_ctx *c, struct rte_mbuf **rx, uint16_t n, uint6
 		reply(c, mb[i], &u[i], &rep[i], now_ns);
 }
 
+/* A memif server takes its client's connections by itself, a new one after
+ * the client died too; restarting it would only cut one being set up (a
+ * client such as keyburstd connects once). The UE model is never touched. */
+static bool memif_server(uint16_t port_id)
+{
+	struct rte_eth_dev_info di;
+	if (rte_eth_dev_info_get(port_id, &di) != 0 || di.device == NULL ||
+	    strcmp(di.driver_name, "net_memif") != 0)
+		return false;
+	const struct rte_devargs *da = rte_dev_devargs(di.device);
+	return da != NULL && da->args != NULL &&
+	       (strstr(da->args, "role=server") != NULL || strstr(da->args, "role=master") != NULL);
+}
+
 /* A memif client connects once, when the port starts; if the server was not
  * ready then, the link stays down. Restarting the port tries again. */
 static void link_watch(struct dpdk_ctx *c, double now, double *down_since)
@@ -264,7 +287,7 @@ static void link_watch(struct dpdk_ctx *c, double now, double *down_since)
 		*down_since = now;
 		return;
 	}
-	if (now - *down_since < 2.0)
+	if (now - *down_since < 2.0 || memif_server(c->o->port_id))
 		return;
 	fprintf(stderr, "uesim: port %u link down for 2 s, restarting it\n", c->o->port_id);
 	rte_eth_dev_stop(c->o->port_id);
@@ -317,6 +340,9 @@ int kb_uesim_run_dpdk(struct kb_uesim *sim, const struct kb_uesim_opts *o)
 		c.burst ? kb_ue_burst_arch(c.burst) : "");
 
 	kb_uesim_run_start(&run, sim, o);
+	if (kb_ptm_rx_new(sim, o, &run.ptm) != 0)
+		goto out_burst;
+	kb_ptm_rx_dpdk_port(run.ptm, o->port_id);
 	double next_link_check = 0, down_since = 0;
 	while (!kb_uesim_run_tick(&run)) {
 		uint16_t n = rte_eth_rx_burst(o->port_id, 0, rx, o->burst);
@@ -342,6 +368,8 @@ int kb_uesim_run_dpdk(struct kb_uesim *sim, const struct kb_uesim_opts *o)
 		rte_pktmbuf_free(*d);
 		kb_ack_delay_pop(&c.delay);
 	}
+	kb_ptm_rx_free(run.ptm);
+out_burst:
 	kb_ue_burst_free(c.burst);
 out_delay:
 	kb_ack_delay_free(&c.delay);
