@@ -43,10 +43,24 @@ CONF
 
 EAL_COMMON=(--no-huge -m 768 --log-level=warning --no-pci)
 MEMIF="socket=$SOCK,socket-abstract=no,rsize=14"
-# A known flake (about 1 run in 10 under load, not reproduced by hand):
-# uesim has died with SIGSEGV right after its port came up. Until that is
-# found, a crash is reported loudly and the run is repeated once; any other
-# failure, or a second crash, fails the test.
+# uesim on lcore 1, keyburstd's dataplane lcore, not 0 (its main lcore).
+# The uesim SIGSEGV seen in CI (about 1 run in 5) is a race in DPDK 22.11's
+# memif PMD: when the peer leaves, the interrupt thread's memif_disconnect
+# unmaps the shared regions without waiting for the thread polling the
+# port; eth_memif_rx computes its ring pointer, tests the CONNECTED flag,
+# then reads the ring. A thread descheduled between the two finds the ring
+# unmapped (forced with gdb; caught in a loop of this test with an ASan
+# uesim: SEGV in librte_net_memif.so under rte_eth_rx_burst, reading the
+# ring head, just after keyburstd exited 0). keyburstd exits right after
+# the last ack while uesim lingers; with
+# both main lcores on core 0, keyburstd's exit path preempted uesim's loop,
+# often inside rte_eth_rx_burst, while uesim's interrupt thread (on core 1)
+# unmapped the rings. keyburstd stops its lcores before it closes the port,
+# so on core 1 uesim polls alone then and is not descheduled there.
+# Should the race still strike (other load on core 1), it is recognised by
+# its circumstances: keyburstd already done (exit 0, every UE acked) when
+# uesim died of SIGSEGV; that run is repeated once, loudly. A crash while
+# keyburstd still runs, or a second one, fails the test.
 for attempt in 1 2; do
 	rm -f "$SOCK" "$T/uesim.json" "$T/kbd.json"
 	"$KBD" "${EAL_COMMON[@]}" --file-prefix "kbd$$" -l 0,1 \
@@ -59,20 +73,24 @@ for attempt in 1 2; do
 	[ -S "$SOCK" ] || { cat "$T/kbd.err"; echo "keyburstd did not create $SOCK"; exit 1; }
 
 	rc=0
-	"$UESIM" "${EAL_COMMON[@]}" --file-prefix "uesim$$" -l 0 \
+	"$UESIM" "${EAL_COMMON[@]}" --file-prefix "uesim$$" -l 1 \
 		--vdev "net_memif0,role=client,$MEMIF" -- \
 		--roster "$T/roster.csv" --until-all --duration 120 --linger 2 --drop-ack 0.2 \
 		--mbufs 32767 --progress 5 --json "$T/uesim.json" 2> "$T/uesim.err" || rc=$?
-	if [ "$rc" = 139 ] && [ "$attempt" = 1 ]; then
-		echo "WARNING: keyburst-uesim crashed (SIGSEGV); its stderr:" >&2
-		cat "$T/uesim.err" >&2
-		kill "$KPID" 2>/dev/null
-		wait "$KPID" 2>/dev/null || true
-		echo "retrying once" >&2
-		continue
-	fi
+	kbd_ran=0
+	kill -0 "$KPID" 2>/dev/null && kbd_ran=1
+	# a uesim crash mid-rollover leaves keyburstd waiting for acks
+	[ "$rc" = 139 ] && [ $kbd_ran = 1 ] && kill "$KPID" 2>/dev/null
 	krc=0
 	wait $KPID || krc=$?
+	if [ "$rc" = 139 ]; then
+		echo "WARNING: keyburst-uesim crashed (SIGSEGV); its stderr:" >&2
+		cat "$T/uesim.err" >&2
+		if [ "$attempt" = 1 ] && [ $kbd_ran = 0 ] && [ $krc = 0 ]; then
+			echo "keyburstd had finished (exit 0): the memif disconnect race; retrying once" >&2
+			continue
+		fi
+	fi
 	tail -3 "$T/uesim.err"
 	break
 done
