@@ -34,6 +34,10 @@
 #define PTM_MAX_MTK 16 /* MTKs kept per service; the oldest goes first */
 #define PTM_MAX_CTR 8 /* MSKs whose MTK counter a service follows */
 #define PTM_MAX_PENDING 16 /* objects being reassembled at once per service */
+/* SRTP packets held per service until their MTK message arrives: on two
+ * sockets (MTK port, data port) a packet can be read before the MTK
+ * message that was sent ahead of it */
+#define PTM_MAX_HELD 1024
 #define PTM_OBJ_MAX (64u << 20)
 #define PTM_DEFAULT_MTK_PORT 4359
 
@@ -72,13 +76,18 @@ struct ptm_svc {
 	unsigned n_ctr;
 	struct ptm_obj *obj;
 	unsigned n_obj, cap_obj;
+	struct ptm_held {
+		uint8_t *p;
+		size_t len;
+	} held[PTM_MAX_HELD];
+	unsigned n_held;
 	int fd_mtk, fd_data;
 };
 
 struct ptm_stats {
 	uint64_t frames, other, mac_bad;
 	uint64_t mtk_msgs, mtk_bad, mtk_no_msk, mtk_replays;
-	uint64_t srtp_ok, srtp_bad, srtp_no_key;
+	uint64_t srtp_ok, srtp_bad, srtp_no_key, srtp_held;
 	uint64_t obj_bad, objects_complete, bytes;
 	bool mtk_before_content; /* every SRTP packet's MTK was announced before it */
 };
@@ -260,6 +269,8 @@ void kb_ptm_rx_free(struct kb_ptm_rx *rx)
 		for (unsigned j = 0; j < s->n_obj; j++)
 			kb_push_rx_free(&s->obj[j].rx);
 		free(s->obj);
+		for (unsigned j = 0; j < s->n_held; j++)
+			free(s->held[j].p);
 		if (s->fd_mtk >= 0)
 			close(s->fd_mtk);
 		if (s->fd_data >= 0)
@@ -325,6 +336,9 @@ static struct ptm_mtk *mtk_new(struct ptm_svc *s)
 }
 
 /* One MTK message (PROFILE.md "MTK message"). */
+static void on_srtp(struct kb_ptm_rx *rx, struct ptm_svc *s, uint8_t *p, size_t len);
+static void release_held(struct kb_ptm_rx *rx, struct ptm_svc *s);
+
 static void on_mtk(struct kb_ptm_rx *rx, struct ptm_svc *s, const uint8_t *p, size_t len)
 {
 	struct kb_mikey_opened o;
@@ -373,6 +387,9 @@ static void on_mtk(struct kb_ptm_rx *rx, struct ptm_svc *s, const uint8_t *p, si
 	t->age = ++rx->n_mtk_seen;
 	memcpy(t->key, o.keydata[0].key, KB_SRTP_MASTER_KEY_LEN);
 	memcpy(t->salt, o.keydata[0].salt, KB_SRTP_MASTER_SALT_LEN);
+	kb_memzero(&o, sizeof(o));
+	release_held(rx, s);
+	return;
 out:
 	kb_memzero(&o, sizeof(o));
 }
@@ -463,9 +480,17 @@ static void on_srtp(struct kb_ptm_rx *rx, struct ptm_svc *s, uint8_t *p, size_t 
 	memcpy(mki, p + len - KB_SRTP_TRAILER_LEN, KB_SRTP_MKI_LEN);
 	struct ptm_mtk *t = mtk_get(s, kb_be32(mki), kb_be16(mki + 4));
 	if (t == NULL) {
-		/* content under an MTK this UE has not opened (yet) */
-		rx->st.srtp_no_key++;
+		/* content under an MTK this UE has not opened (yet): held until
+		 * its MTK message comes, if there is room */
 		rx->st.mtk_before_content = false;
+		uint8_t *copy = s->n_held < PTM_MAX_HELD ? malloc(len) : NULL;
+		if (copy == NULL) {
+			rx->st.srtp_no_key++;
+			return;
+		}
+		memcpy(copy, p, len);
+		s->held[s->n_held++] = (struct ptm_held){.p = copy, .len = len};
+		rx->st.srtp_held++;
 		return;
 	}
 	uint32_t roc = t->have_seq ? kb_srtp_guess_roc(t->s_l, t->roc, h.seq) : 0;
@@ -487,6 +512,23 @@ static void on_srtp(struct kb_ptm_rx *rx, struct ptm_svc *s, uint8_t *p, size_t 
 	}
 	rx->st.srtp_ok++;
 	on_payload(rx, s, p + h.len, out_len - h.len);
+}
+
+/* A new MTK: the held packets under it go through now, in arrival order. */
+static void release_held(struct kb_ptm_rx *rx, struct ptm_svc *s)
+{
+	unsigned keep = 0;
+	for (unsigned i = 0; i < s->n_held; i++) {
+		struct ptm_held h = s->held[i];
+		const uint8_t *mki = h.p + h.len - KB_SRTP_TRAILER_LEN;
+		if (mtk_get(s, kb_be32(mki), kb_be16(mki + 4)) == NULL) {
+			s->held[keep++] = h;
+			continue;
+		}
+		on_srtp(rx, s, h.p, h.len); /* its MTK is known: never held again */
+		free(h.p);
+	}
+	s->n_held = keep;
 }
 
 /* ---- frames (DPDK, pcap) ---- */
@@ -804,7 +846,12 @@ void kb_ptm_rx_json(const struct kb_ptm_rx *rx, json_t *summary)
 	put_u64(o, "mtk_replays", st->mtk_replays);
 	put_u64(o, "srtp_ok", st->srtp_ok);
 	put_u64(o, "srtp_bad", st->srtp_bad);
-	put_u64(o, "srtp_no_key", st->srtp_no_key);
+	uint64_t still_held = 0;
+	for (unsigned i = 0; i < rx->n_svc; i++)
+		still_held += rx->svc[i].n_held;
+	/* held to the end: their MTK never came */
+	put_u64(o, "srtp_no_key", st->srtp_no_key + still_held);
+	put_u64(o, "srtp_held", st->srtp_held);
 	put_u64(o, "obj_bad", st->obj_bad);
 	put_u64(o, "objects_complete", st->objects_complete);
 	put_u64(o, "bytes", st->bytes);

@@ -213,6 +213,44 @@ if command -v tshark >/dev/null; then
 	expect_eq "tshark: no malformed MTK message" "$M" 0
 fi
 
+# ---- 5b. content that arrives before its MTK message ----
+# The first MTK message moved behind the next 5 SRTP packets: the receiver
+# holds those packets until their MTK opens, then rebuilds the same objects
+# (on two sockets, a packet can be read before the MTK sent ahead of it).
+python3 - "$W/ptm.pcap" "$W/late.pcap" <<'EOF' || fail "reorder the capture"
+import struct, sys
+raw = open(sys.argv[1], 'rb').read()
+hdr, recs, off = raw[:24], [], 24
+while off < len(raw):
+    n = struct.unpack('<I', raw[off + 8:off + 12])[0]
+    recs.append(raw[off:off + 16 + n]); off += 16 + n
+def dport(r):
+    f = r[16:]
+    if len(f) < 34 or f[12:14] != b'\x08\x00' or f[30] < 224:
+        return None
+    ihl = (f[14] & 15) * 4
+    return struct.unpack('>H', f[14 + ihl + 2:14 + ihl + 4])[0]
+i = next(k for k, r in enumerate(recs) if dport(r) == 4359)
+data = [k for k in range(i + 1, len(recs)) if dport(recs[k]) == 5004][:5]
+assert len(data) == 5
+mtk = recs.pop(i)
+recs.insert(data[-1], mtk)  # after the 5th packet (indices shifted by the pop)
+open(sys.argv[2], 'wb').write(hdr + b''.join(recs))
+EOF
+mkdir "$W/late"
+"$UESIM" --roster "$W/roster.csv" --ptm-pcap "$W/late.pcap" "${UE_MSKS[@]}" --ptm-out "$W/late" \
+	--progress 0 --json "$W/late.json" || { cat "$W/late.json"; fail "uesim: content before its MTK"; }
+cmp "$W/obj1.bin" "$W/late/push-1.bin" || fail "uesim (late MTK): object 1 differs"
+cmp "$W/obj2.bin" "$W/late/push-3.bin" || fail "uesim (late MTK): object 2 differs"
+python3 - "$W/late.json" "$W/ref.json" <<'EOF' || fail "uesim (late MTK) summary"
+import json, sys
+p, r = json.load(open(sys.argv[1]))["ptm"], json.load(open(sys.argv[2]))["ptm"]
+assert p["ok"] and not p["mtk_before_content"], p
+assert p["srtp_held"] >= 5 and p["srtp_no_key"] == 0, p
+assert p["srtp_ok"] == r["srtp_ok"] and p["objects_complete"] == 2, (p, r)
+EOF
+pass "SRTP before its MTK message: held, then unprotected; same objects"
+
 # ---- 6. uesim in sock mode: the same datagrams sent to a joined group ----
 # The capture's UDP payloads are sent again to a group on loopback (MTK
 # messages to the MIKEY port, which is also the port of the UE model's own
