@@ -520,7 +520,8 @@ int kb_config_check(const struct kb_config *c, char *err, size_t errlen)
 	}
 	for (unsigned i = 0; i < c->pap.n_initiators; i++)
 		if (c->pap.ini[i].password[0] == '\0' && c->pap.client_ca[0] == '\0') {
-			snprintf(err, errlen, "[pap initiator %s] needs a password (or [pap] client_ca)",
+			snprintf(err, errlen,
+				 "[pap initiator %s] needs a password (or [pap] client_ca)",
 				 c->pap.ini[i].id);
 			return -1;
 		}

@@ -59,12 +59,13 @@ static int usage(FILE *out)
 		"  --mbufs N            mbufs in the pool                              [16383]\n"
 		"  --burst N            rx/tx burst size, <= 64                           [64]\n"
 		"  --port-wait S        retry starting the port for S seconds (a memif\n"
-		"                       server still loading)                         [10]\n"
-		KB_PTM_USAGE
-		"\n"
-		"Exit status: 0 ok; 1 --until-all not reached or UEs got different keys for\n"
-		"one MSK ID, or the PTM receiver saw a bad message or an incomplete object;\n"
-		"2 bad usage or setup failure.\n");
+		"                       server still loading)                         [10]\n");
+	fputs(KB_PTM_USAGE, out);
+	fputs("\n"
+	      "Exit status: 0 ok; 1 --until-all not reached or UEs got different keys for\n"
+	      "one MSK ID, or the PTM receiver saw a bad message or an incomplete object;\n"
+	      "2 bad usage or setup failure.\n",
+	      out);
 	fputc('\n', out);
 	kb_uesim_http_usage(out);
 	return out == stdout ? 0 : 2;
@@ -319,7 +320,8 @@ int main(int argc, char **argv)
 		.knobs = {.seed = 1},
 		.bind_addr = "0.0.0.0",
 		.n_mbufs = 16383,
-		.burst = 64, /* a whole burst per IPsec-MB call: ~13% less CPU per message than 32 */
+		/* a whole burst per IPsec-MB call: ~13% less CPU per message than 32 */
+		.burst = 64,
 		.port_wait_s = 10,
 	};
 	/* http mode (uesim_http.c) has options of its own and no EAL */
