@@ -6,6 +6,7 @@
  *   strictly increasing per csb_id, and with --reseal the exact bytes
  *   (kb_ref_seal_msk over the decrypted fields must give the same message). */
 #include "cli.h"
+#include "pcap_common.h"
 
 #include "mikey/mikey_codec.h"
 #include "mikey/mikey_prf.h"
@@ -13,7 +14,6 @@
 #include "util/roster.h"
 #include "util/secret.h"
 
-#include <errno.h>
 #include <getopt.h>
 #include <jansson.h>
 #include <pcap/pcap.h>
@@ -25,9 +25,8 @@
 #define MAX_MSK_IDS 64
 #define MAX_REPORTED 10
 
-struct ue {
-	char b_tid[KB_ROSTER_FIELD_MAX];
-	uint8_t muk[KB_MUK_LEN];
+/* What was seen of each roster UE (same index as the roster). */
+struct ue_state {
 	uint32_t csb_id;
 	uint32_t last_ctr;
 	bool seen;
@@ -40,8 +39,8 @@ struct msk_seen {
 };
 
 struct verify {
-	struct ue *ues;
-	size_t n_ues;
+	struct kb_pcap_roster roster;
+	struct ue_state *st;
 	const char *idi;
 	uint16_t port;
 	bool reseal;
@@ -66,66 +65,6 @@ static int usage(FILE *out)
 	return out == stdout ? 0 : 2;
 }
 
-static int cmp_ue(const void *a, const void *b)
-{
-	return strcmp(((const struct ue *)a)->b_tid, ((const struct ue *)b)->b_tid);
-}
-
-static int load_roster(struct verify *v, const char *path)
-{
-	FILE *f = fopen(path, "r");
-	if (f == NULL) {
-		fprintf(stderr, "keyburst pcap verify: cannot open %s: %s\n", path,
-			strerror(errno));
-		return -1;
-	}
-	char *line = NULL, err[128];
-	size_t cap = 0, n_cap = 0;
-	ssize_t len;
-	long lineno = 0;
-	struct kb_roster_row row;
-	int rc = -1;
-	while ((len = getline(&line, &cap, f)) > 0) {
-		lineno++;
-		while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
-			len--;
-		if (len == 0 || kb_roster_is_header(line, (size_t)len))
-			continue;
-		if (kb_roster_parse_line(line, (size_t)len, &row, err, sizeof(err)) != 0) {
-			fprintf(stderr, "keyburst pcap verify: %s:%ld: %s\n", path, lineno, err);
-			goto out;
-		}
-		if (v->n_ues == n_cap) {
-			n_cap = n_cap ? n_cap * 2 : 1024;
-			struct ue *nu = realloc(v->ues, n_cap * sizeof(*nu));
-			if (nu == NULL)
-				goto out;
-			v->ues = nu;
-		}
-		struct ue *u = &v->ues[v->n_ues++];
-		memset(u, 0, sizeof(*u));
-		snprintf(u->b_tid, sizeof(u->b_tid), "%s", row.b_tid);
-		memcpy(u->muk, row.muk, KB_MUK_LEN);
-	}
-	qsort(v->ues, v->n_ues, sizeof(*v->ues), cmp_ue);
-	rc = 0;
-out:
-	kb_memzero(&row, sizeof(row));
-	free(line);
-	fclose(f);
-	return rc;
-}
-
-static struct ue *find_ue(struct verify *v, const uint8_t *idr, uint16_t len)
-{
-	struct ue key;
-	if (len >= sizeof(key.b_tid))
-		return NULL;
-	memcpy(key.b_tid, idr, len);
-	key.b_tid[len] = '\0';
-	return bsearch(&key, v->ues, v->n_ues, sizeof(*v->ues), cmp_ue);
-}
-
 static void fail(struct verify *v, uint64_t pkt, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
@@ -140,50 +79,6 @@ static void fail(struct verify *v, uint64_t pkt, const char *fmt, ...)
 	if (json_array_size(v->errors) < MAX_REPORTED)
 		json_array_append_new(v->errors, json_pack("{s:I, s:s}", "packet", (json_int_t)pkt,
 							   "error", msg));
-}
-
-/* Ethernet (optionally one VLAN tag) / IPv4 or IPv6 / UDP to our port. */
-static const uint8_t *udp_payload(const uint8_t *f, size_t len, uint16_t port, size_t *plen)
-{
-	if (len < 14)
-		return NULL;
-	size_t off = 12;
-	uint16_t et = (uint16_t)(f[off] << 8 | f[off + 1]);
-	off += 2;
-	if (et == 0x8100 && len >= 18) {
-		et = (uint16_t)(f[16] << 8 | f[17]);
-		off = 18;
-	}
-	const uint8_t *l4;
-	size_t l4len;
-	if (et == 0x0800) {
-		if (len < off + 20 || (f[off] >> 4) != 4)
-			return NULL;
-		size_t ihl = (size_t)(f[off] & 0xf) * 4;
-		size_t tot = (size_t)(f[off + 2] << 8 | f[off + 3]);
-		if (ihl < 20 || tot < ihl || off + tot > len || f[off + 9] != 17)
-			return NULL;
-		l4 = f + off + ihl;
-		l4len = tot - ihl;
-	} else if (et == 0x86dd) {
-		if (len < off + 40 || f[off + 6] != 17)
-			return NULL;
-		size_t pl = (size_t)(f[off + 4] << 8 | f[off + 5]);
-		if (off + 40 + pl > len)
-			return NULL;
-		l4 = f + off + 40;
-		l4len = pl;
-	} else {
-		return NULL;
-	}
-	if (l4len < 8)
-		return NULL;
-	size_t ulen = (size_t)(l4[4] << 8 | l4[5]);
-	uint16_t dport = (uint16_t)(l4[2] << 8 | l4[3]);
-	if (dport != port || ulen < 8 || ulen > l4len)
-		return NULL;
-	*plen = ulen - 8;
-	return l4 + 8;
 }
 
 static void check_msk(struct verify *v, uint64_t pkt, uint32_t msk_id, const uint8_t *msk)
@@ -207,7 +102,7 @@ static void check_msk(struct verify *v, uint64_t pkt, uint32_t msk_id, const uin
 }
 
 static void reseal(struct verify *v, uint64_t pkt, const uint8_t *buf, size_t len,
-		   const struct kb_mikey_opened *o, const struct ue *u, const uint8_t *msk)
+		   const struct kb_mikey_opened *o, const struct kb_pcap_ue *u, const uint8_t *msk)
 {
 	const struct kb_mikey_msg *m = &o->msg;
 	struct kb_msk_msg_params p = {
@@ -256,11 +151,13 @@ static void one_message(struct verify *v, uint64_t pkt, const uint8_t *buf, size
 	if (v->idi != NULL &&
 	    (m.ids[0].len != strlen(v->idi) || memcmp(m.ids[0].data, v->idi, m.ids[0].len) != 0))
 		fail(v, pkt, "IDi is not %s", v->idi);
-	struct ue *u = find_ue(v, m.ids[1].data, m.ids[1].len);
-	if (u == NULL) {
+	long ui = kb_pcap_roster_find(&v->roster, m.ids[1].data, m.ids[1].len);
+	if (ui < 0) {
 		fail(v, pkt, "IDr is not a B-TID of the roster");
 		return;
 	}
+	const struct kb_pcap_ue *u = &v->roster.ues[ui];
+	struct ue_state *st = &v->st[ui];
 	struct kb_mikey_opened *o = malloc(sizeof(*o));
 	if (o == NULL) {
 		fail(v, pkt, "out of memory");
@@ -273,15 +170,15 @@ static void one_message(struct verify *v, uint64_t pkt, const uint8_t *buf, size
 	}
 	v->opened++;
 	/* counters: strictly increasing per csb_id (one csb_id per UE here) */
-	if (u->seen && u->csb_id != m.csb_id)
-		fail(v, pkt, "B-TID %s: csb_id changed from %08x to %08x", u->b_tid, u->csb_id,
+	if (st->seen && st->csb_id != m.csb_id)
+		fail(v, pkt, "B-TID %s: csb_id changed from %08x to %08x", u->b_tid, st->csb_id,
 		     m.csb_id);
-	if (u->seen && u->csb_id == m.csb_id && (uint32_t)m.t_value <= u->last_ctr)
+	if (st->seen && st->csb_id == m.csb_id && (uint32_t)m.t_value <= st->last_ctr)
 		fail(v, pkt, "csb %08x: counter %u after %u (not strictly increasing)", m.csb_id,
-		     (uint32_t)m.t_value, u->last_ctr);
-	u->seen = true;
-	u->csb_id = m.csb_id;
-	u->last_ctr = (uint32_t)m.t_value;
+		     (uint32_t)m.t_value, st->last_ctr);
+	st->seen = true;
+	st->csb_id = m.csb_id;
+	st->last_ctr = (uint32_t)m.t_value;
 
 	if (o->n_keydata == 0) {
 		/* a solicited pull: key number 0, V = 0, MAC only */
@@ -361,47 +258,40 @@ int kb_cmd_pcap(int argc, char **argv)
 		return usage(stderr);
 	const char *file = argv[optind + 1];
 
-	char errbuf[PCAP_ERRBUF_SIZE];
-	if (load_roster(&v, roster) != 0)
-		return 1;
-	pcap_t *pc = pcap_open_offline(file, errbuf);
-	if (pc == NULL) {
-		fprintf(stderr, "keyburst pcap verify: %s\n", errbuf);
-		free(v.ues);
+	if (kb_pcap_roster_load(&v.roster, roster, "keyburst pcap verify") != 0) {
+		kb_pcap_roster_free(&v.roster);
 		return 1;
 	}
-	if (pcap_datalink(pc) != DLT_EN10MB) {
-		fprintf(stderr, "keyburst pcap verify: %s: not an Ethernet capture\n", file);
-		pcap_close(pc);
-		free(v.ues);
+	pcap_t *pc = kb_pcap_open_eth(file, "keyburst pcap verify");
+	v.st = calloc(v.roster.n + 1, sizeof(*v.st));
+	v.ref = kb_ref_ctx_new();
+	if (pc == NULL || v.st == NULL || v.ref == NULL) {
+		if (pc != NULL)
+			pcap_close(pc);
+		kb_ref_ctx_free(v.ref);
+		free(v.st);
+		kb_pcap_roster_free(&v.roster);
 		return 1;
 	}
 	v.errors = json_array();
-	v.ref = kb_ref_ctx_new();
-	if (v.ref == NULL) {
-		pcap_close(pc);
-		free(v.ues);
-		return 1;
-	}
 	struct pcap_pkthdr *h;
 	const uint8_t *data;
 	int rc;
 	while ((rc = pcap_next_ex(pc, &h, &data)) == 1) {
 		v.packets++;
-		size_t plen;
-		const uint8_t *p = udp_payload(data, h->caplen, v.port, &plen);
-		if (p == NULL)
+		struct kb_pcap_frame fr;
+		if (kb_pcap_parse_frame(data, h->caplen, &fr) != 0 || fr.dport != v.port)
 			continue;
 		v.udp++;
-		one_message(&v, v.packets, p, plen);
+		one_message(&v, v.packets, fr.payload, fr.len);
 	}
 	if (rc == -1)
 		fail(&v, v.packets, "pcap: %s", pcap_geterr(pc));
 	pcap_close(pc);
 
 	uint64_t ues_seen = 0;
-	for (size_t i = 0; i < v.n_ues; i++)
-		ues_seen += v.ues[i].seen;
+	for (size_t i = 0; i < v.roster.n; i++)
+		ues_seen += v.st[i].seen;
 	if (v.messages == 0)
 		fail(&v, 0, "no MIKEY message to port %u in the capture", v.port);
 	if (expect >= 0 && v.messages != (uint64_t)expect)
@@ -419,18 +309,17 @@ int kb_cmd_pcap(int argc, char **argv)
 		"{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:o, s:b, s:I, s:o, s:b}", "packets",
 		(json_int_t)v.packets, "mikey_messages", (json_int_t)v.messages, "opened",
 		(json_int_t)v.opened, "pulls", (json_int_t)v.pulls, "ues_in_roster",
-		(json_int_t)v.n_ues, "ues_seen", (json_int_t)ues_seen, "resealed_identical",
+		(json_int_t)v.roster.n, "ues_seen", (json_int_t)ues_seen, "resealed_identical",
 		(json_int_t)v.resealed, "msk_ids", msks, "reseal_checked", v.reseal, "failures",
 		(json_int_t)v.failures, "errors", v.errors, "ok", v.failures == 0);
 	json_dumpf(out, stdout, JSON_INDENT(2));
 	fputc('\n', stdout);
 	json_decref(out);
 
-	for (size_t i = 0; i < v.n_ues; i++)
-		kb_memzero(v.ues[i].muk, KB_MUK_LEN);
 	for (unsigned i = 0; i < v.n_msk; i++)
 		kb_memzero(v.msk[i].msk, KB_MSK_LEN);
-	free(v.ues);
+	free(v.st);
+	kb_pcap_roster_free(&v.roster);
 	kb_ref_ctx_free(v.ref);
 	return v.failures == 0 ? 0 : 1;
 }

@@ -17,6 +17,7 @@
  * Acks verify only against the keyburstd run that sent the captured
  * messages: keyburstd draws each SA's RAND at start. */
 #include "cli.h"
+#include "pcap_common.h"
 
 #include "mikey/mikey_codec.h"
 #include "mikey/mikey_prf.h"
@@ -41,11 +42,6 @@
 #define FRAME_MAX (ETH_HLEN + IP6_HLEN + UDP_HLEN + 128)
 #define GARBAGE_MAX 64
 
-struct ue {
-	char b_tid[KB_ROSTER_FIELD_MAX];
-	uint8_t muk[KB_MUK_LEN];
-};
-
 /* One MSK message of the capture, with what is needed to answer it. */
 struct msg {
 	uint32_t csb_id, counter;
@@ -61,23 +57,12 @@ struct msg {
 };
 
 struct capture {
-	struct ue *ues;
-	size_t n_ues;
+	struct kb_pcap_roster roster;
 	struct msg *msgs;
 	size_t n_msgs, cap_msgs;
 	char idi[KB_MIKEY_ID_MAX + 1];
 	uint16_t idi_len;
 	uint64_t packets, not_opened, pulls;
-};
-
-/* A parsed Ethernet / IPv4 or IPv6 / UDP frame (no options, one VLAN tag). */
-struct frame {
-	const uint8_t *eth;
-	uint8_t af;
-	const uint8_t *ip_src, *ip_dst;
-	uint16_t sport, dport;
-	const uint8_t *payload;
-	size_t len;
 };
 
 static int usage(FILE *out)
@@ -102,122 +87,13 @@ static int usage(FILE *out)
 	return out == stdout ? 0 : 2;
 }
 
-static int cmp_ue(const void *a, const void *b)
-{
-	return strcmp(((const struct ue *)a)->b_tid, ((const struct ue *)b)->b_tid);
-}
-
-static int load_roster(struct capture *c, const char *path)
-{
-	FILE *f = fopen(path, "r");
-	if (f == NULL) {
-		fprintf(stderr, "keyburst pcap: cannot open %s: %s\n", path, strerror(errno));
-		return -1;
-	}
-	char *line = NULL, err[128];
-	size_t cap = 0, n_cap = 0;
-	ssize_t len;
-	long lineno = 0;
-	struct kb_roster_row row;
-	int rc = -1;
-	while ((len = getline(&line, &cap, f)) > 0) {
-		lineno++;
-		while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
-			len--;
-		if (len == 0 || kb_roster_is_header(line, (size_t)len))
-			continue;
-		if (kb_roster_parse_line(line, (size_t)len, &row, err, sizeof(err)) != 0) {
-			fprintf(stderr, "keyburst pcap: %s:%ld: %s\n", path, lineno, err);
-			goto out;
-		}
-		if (c->n_ues == n_cap) {
-			n_cap = n_cap ? n_cap * 2 : 1024;
-			struct ue *nu = realloc(c->ues, n_cap * sizeof(*nu));
-			if (nu == NULL)
-				goto out;
-			c->ues = nu;
-		}
-		struct ue *u = &c->ues[c->n_ues++];
-		snprintf(u->b_tid, sizeof(u->b_tid), "%s", row.b_tid);
-		memcpy(u->muk, row.muk, KB_MUK_LEN);
-	}
-	qsort(c->ues, c->n_ues, sizeof(*c->ues), cmp_ue);
-	rc = 0;
-out:
-	kb_memzero(&row, sizeof(row));
-	free(line);
-	fclose(f);
-	return rc;
-}
-
-static long find_ue(const struct capture *c, const uint8_t *idr, uint16_t len)
-{
-	struct ue key;
-	if (len >= sizeof(key.b_tid))
-		return -1;
-	memcpy(key.b_tid, idr, len);
-	key.b_tid[len] = '\0';
-	const struct ue *u = bsearch(&key, c->ues, c->n_ues, sizeof(*c->ues), cmp_ue);
-	return u == NULL ? -1 : u - c->ues;
-}
-
 static uint16_t be16(const uint8_t *p)
 {
 	return (uint16_t)(p[0] << 8 | p[1]);
 }
 
-static int parse_frame(const uint8_t *f, size_t len, struct frame *fr)
-{
-	if (len < ETH_HLEN)
-		return -1;
-	size_t off = ETH_HLEN;
-	uint16_t et = be16(f + 12);
-	if (et == 0x8100 && len >= 18) {
-		et = be16(f + 16);
-		off = 18;
-	}
-	const uint8_t *l4;
-	size_t l4len;
-	fr->eth = f;
-	if (et == 0x0800) {
-		if (len < off + IP4_HLEN || (f[off] >> 4) != 4)
-			return -1;
-		size_t ihl = (size_t)(f[off] & 0xf) * 4, tot = be16(f + off + 2);
-		if (ihl < IP4_HLEN || tot < ihl || off + tot > len || f[off + 9] != 17)
-			return -1;
-		fr->af = 4;
-		fr->ip_src = f + off + 12;
-		fr->ip_dst = f + off + 16;
-		l4 = f + off + ihl;
-		l4len = tot - ihl;
-	} else if (et == 0x86dd) {
-		if (len < off + IP6_HLEN || f[off + 6] != 17)
-			return -1;
-		size_t pl = be16(f + off + 4);
-		if (off + IP6_HLEN + pl > len)
-			return -1;
-		fr->af = 6;
-		fr->ip_src = f + off + 8;
-		fr->ip_dst = f + off + 24;
-		l4 = f + off + IP6_HLEN;
-		l4len = pl;
-	} else {
-		return -1;
-	}
-	if (l4len < UDP_HLEN)
-		return -1;
-	size_t ulen = be16(l4 + 4);
-	if (ulen < UDP_HLEN || ulen > l4len)
-		return -1;
-	fr->sport = be16(l4);
-	fr->dport = be16(l4 + 2);
-	fr->payload = l4 + UDP_HLEN;
-	fr->len = ulen - UDP_HLEN;
-	return 0;
-}
-
 /* One MSK message of the capture: opened with the UE's MUK, then kept. */
-static int add_message(struct capture *c, struct kb_ref_ctx *ref, const struct frame *fr,
+static int add_message(struct capture *c, struct kb_ref_ctx *ref, const struct kb_pcap_frame *fr,
 		       const struct pcap_pkthdr *h)
 {
 	struct kb_mikey_msg m;
@@ -228,7 +104,7 @@ static int add_message(struct capture *c, struct kb_ref_ctx *ref, const struct f
 		c->not_opened++;
 		return 0;
 	}
-	long ue = find_ue(c, m.ids[1].data, m.ids[1].len);
+	long ue = kb_pcap_roster_find(&c->roster, m.ids[1].data, m.ids[1].len);
 	if (ue < 0) {
 		c->not_opened++;
 		return 0;
@@ -236,8 +112,8 @@ static int add_message(struct capture *c, struct kb_ref_ctx *ref, const struct f
 	struct kb_mikey_opened *o = malloc(sizeof(*o));
 	if (o == NULL)
 		return -1;
-	int rc = kb_ref_open_ctx(ref, fr->payload, fr->len, c->ues[ue].muk, KB_MUK_LEN, NULL, 0, o,
-				 &err);
+	int rc = kb_ref_open_ctx(ref, fr->payload, fr->len, c->roster.ues[ue].muk, KB_MUK_LEN, NULL,
+				 0, o, &err);
 	kb_memzero(o, sizeof(*o));
 	free(o);
 	if (rc != 0) {
@@ -293,17 +169,10 @@ static int cmp_msg(const void *a, const void *b)
 
 static int load_capture(struct capture *c, const char *path, uint16_t port)
 {
-	char errbuf[PCAP_ERRBUF_SIZE];
-	pcap_t *pc = pcap_open_offline(path, errbuf);
-	if (pc == NULL) {
-		fprintf(stderr, "keyburst pcap: %s\n", errbuf);
+	pcap_t *pc = kb_pcap_open_eth(path, "keyburst pcap");
+	if (pc == NULL)
 		return -1;
-	}
 	int rc = -1;
-	if (pcap_datalink(pc) != DLT_EN10MB) {
-		fprintf(stderr, "keyburst pcap: %s: not an Ethernet capture\n", path);
-		goto out;
-	}
 	struct kb_ref_ctx *ref = kb_ref_ctx_new();
 	if (ref == NULL)
 		goto out;
@@ -311,9 +180,9 @@ static int load_capture(struct capture *c, const char *path, uint16_t port)
 	const uint8_t *data;
 	int r;
 	while ((r = pcap_next_ex(pc, &h, &data)) == 1) {
-		struct frame fr;
+		struct kb_pcap_frame fr;
 		c->packets++;
-		if (parse_frame(data, h->caplen, &fr) != 0 || fr.sport != port)
+		if (kb_pcap_parse_frame(data, h->caplen, &fr) != 0 || fr.sport != port)
 			continue;
 		if (add_message(c, ref, &fr, h) != 0) {
 			kb_ref_ctx_free(ref);
@@ -334,9 +203,7 @@ out:
 
 static void capture_free(struct capture *c)
 {
-	for (size_t i = 0; i < c->n_ues; i++)
-		kb_memzero(c->ues[i].muk, KB_MUK_LEN);
-	free(c->ues);
+	kb_pcap_roster_free(&c->roster);
 	free(c->msgs);
 }
 
@@ -464,7 +331,7 @@ static int write_acks(struct capture *c, const struct acks_opts *o)
 			continue;
 		if (last)
 			ues++;
-		const struct ue *u = &c->ues[s->ue];
+		const struct kb_pcap_ue *u = &c->roster.ues[s->ue];
 		size_t alen = 0;
 		if (kb_mikey_derive_tkeys(u->muk, KB_MUK_LEN, s->csb_id, s->rand, KB_MIKEY_RAND_LEN,
 					  &tk) != 0 ||
@@ -542,12 +409,9 @@ static const struct msg *find_csb(const struct capture *c, uint32_t csb_id, uint
 static int verify_acks(struct capture *c, const char *path, uint16_t port, long long expect,
 		       bool allow_invalid)
 {
-	char errbuf[PCAP_ERRBUF_SIZE];
-	pcap_t *pc = pcap_open_offline(path, errbuf);
-	if (pc == NULL) {
-		fprintf(stderr, "keyburst pcap verify-acks: %s\n", errbuf);
+	pcap_t *pc = kb_pcap_open_eth(path, "keyburst pcap verify-acks");
+	if (pc == NULL)
 		return 1;
-	}
 	struct kb_ref_ctx *ref = kb_ref_ctx_new();
 	uint8_t *acked = calloc(c->n_msgs + 1, 1);
 	if (ref == NULL || acked == NULL) {
@@ -563,9 +427,9 @@ static int verify_acks(struct capture *c, const char *path, uint16_t port, long 
 	struct kb_mikey_tkeys tk;
 	int r;
 	while ((r = pcap_next_ex(pc, &h, &data)) == 1) {
-		struct frame fr;
+		struct kb_pcap_frame fr;
 		packets++;
-		if (parse_frame(data, h->caplen, &fr) != 0 || fr.dport != port)
+		if (kb_pcap_parse_frame(data, h->caplen, &fr) != 0 || fr.dport != port)
 			continue;
 		datagrams++;
 		struct kb_mikey_msg m;
@@ -583,7 +447,7 @@ static int verify_acks(struct capture *c, const char *path, uint16_t port, long 
 			unknown++;
 			continue;
 		}
-		const struct ue *u = &c->ues[s->ue];
+		const struct kb_pcap_ue *u = &c->roster.ues[s->ue];
 		if (kb_mikey_derive_tkeys(u->muk, KB_MUK_LEN, s->csb_id, s->rand, KB_MIKEY_RAND_LEN,
 					  &tk) != 0 ||
 		    kb_ref_verify_ack_ctx(ref, fr.payload, &m, (const uint8_t *)c->idi, c->idi_len,
@@ -751,7 +615,8 @@ int kb_cmd_pcap_acks(int argc, char **argv)
 
 	struct capture cap = {0};
 	int rc = 1;
-	if (load_roster(&cap, roster) != 0 || load_capture(&cap, capture, (uint16_t)port) != 0)
+	if (kb_pcap_roster_load(&cap.roster, roster, "keyburst pcap") != 0 ||
+	    load_capture(&cap, capture, (uint16_t)port) != 0)
 		goto out;
 	if (cap.n_msgs == 0) {
 		fprintf(stderr, "keyburst pcap: %s: no MSK message with V = 1 from port %lu\n",

@@ -24,6 +24,7 @@
 #include "uesim_http.h"
 
 #include "uesim.h"
+#include "uesim_json.h"
 
 #include "gba/gba.h"
 #include "util/roster.h"
@@ -1184,22 +1185,10 @@ static int report(struct run *r, struct worker *ws, double load_s, double t_stop
 	json_object_set_new(o, "client_cpu_us_per_request",
 			    json_real(m_n ? cpu * 1e6 / (double)m_n : 0));
 	free(hist);
-	FILE *out = stdout;
-	if (r->o.json_out != NULL) {
-		out = fopen(r->o.json_out, "w");
-		if (out == NULL) {
-			perror(r->o.json_out);
-			json_decref(o);
-			return 2;
-		}
-	}
-	json_dumpf(o, out, JSON_INDENT(1) | JSON_PRESERVE_ORDER);
-	fputc('\n', out);
-	if (out != stdout)
-		fclose(out);
-	else
-		fflush(out);
+	int wrc = kb_uesim_json_write(o, r->o.json_out);
 	json_decref(o);
+	if (wrc != 0)
+		return 2;
 	return unexpected == 0 && st.reg_ok + st.msk_ok > 0 ? 0 : 1;
 }
 

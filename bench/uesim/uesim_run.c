@@ -1,5 +1,6 @@
 /* The parts of a uesim run that do not depend on the transport. */
 #include "uesim.h"
+#include "uesim_json.h"
 
 #include <jansson.h>
 #include <string.h>
@@ -150,20 +151,9 @@ int kb_uesim_run_finish(struct kb_uesim_run *r)
 	if (r->ptm != NULL)
 		kb_ptm_rx_json(r->ptm, o);
 
-	FILE *out = stdout;
-	if (r->o->json_out != NULL) {
-		out = fopen(r->o->json_out, "w");
-		if (out == NULL) {
-			perror(r->o->json_out);
-			out = stdout;
-		}
-	}
-	json_dumpf(o, out, JSON_INDENT(1) | JSON_PRESERVE_ORDER);
-	fputc('\n', out);
-	if (out != stdout)
-		fclose(out);
-	else
-		fflush(out);
+	/* an unwritable --json-out still leaves the summary on stdout */
+	if (kb_uesim_json_write(o, r->o->json_out) != 0)
+		kb_uesim_json_write(o, NULL);
 	json_decref(o);
 
 	/* failure: the goal missed, or any UE got a different key for an ID */

@@ -17,6 +17,8 @@
 #include "util/hex.h"
 #include "util/secret.h"
 
+#include "srtp_lib_session.h"
+
 #include <getopt.h>
 #include <inttypes.h>
 #include <pcap/pcap.h>
@@ -48,9 +50,7 @@ struct mtk {
 	uint32_t roc;
 	bool have_seq;
 	srtp_t sess;
-	uint8_t mkey[30], mki[KB_SRTP_MKI_LEN];
-	srtp_master_key_t mk;
-	srtp_master_key_t *mkp[1];
+	struct kb_srtp_lib_key lk;
 };
 
 struct obj {
@@ -207,25 +207,7 @@ static void on_srtp(uint8_t *p, size_t len)
 	}
 	roc = t->have_seq ? kb_srtp_guess_roc(t->s_l, t->roc, h.seq) : 0;
 	if (!t->keys_ready) {
-		srtp_policy_t pol;
-
-		memset(&pol, 0, sizeof(pol));
-		memcpy(t->mkey, t->key, 16);
-		memcpy(t->mkey + 16, t->salt, 14);
-		memcpy(t->mki, mki, sizeof(mki));
-		t->mk.key = t->mkey;
-		t->mk.mki_id = t->mki;
-		t->mk.mki_size = KB_SRTP_MKI_LEN;
-		t->mkp[0] = &t->mk;
-		srtp_crypto_policy_set_aes_cm_128_hmac_sha1_80(&pol.rtp);
-		srtp_crypto_policy_set_aes_cm_128_hmac_sha1_80(&pol.rtcp);
-		pol.ssrc.type = ssrc_specific;
-		pol.ssrc.value = h.ssrc;
-		pol.keys = t->mkp;
-		pol.num_master_keys = 1;
-		pol.window_size = 1024;
-		if (srtp_create(&t->sess, &pol) != srtp_err_status_ok ||
-		    (roc != 0 && srtp_set_stream_roc(t->sess, h.ssrc, roc) != srtp_err_status_ok)) {
+		if (kb_srtp_lib_create(&t->sess, &t->lk, t->key, t->salt, mki, h.ssrc, roc) != 0) {
 			st.srtp_bad++;
 			return;
 		}
@@ -380,7 +362,7 @@ int main(int argc, char **argv)
 		kb_memzero(&mtks[i].sk, sizeof(mtks[i].sk));
 		if (mtks[i].keys_ready)
 			srtp_dealloc(mtks[i].sess);
-		kb_memzero(mtks[i].mkey, sizeof(mtks[i].mkey));
+		kb_memzero(mtks[i].lk.key, sizeof(mtks[i].lk.key));
 	}
 	for (unsigned i = 0; i < n_msk; i++)
 		kb_memzero(msks[i].key, 16);

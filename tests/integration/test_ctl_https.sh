@@ -10,13 +10,7 @@ set -eu
 HARNESS=$1
 . "$(dirname "$0")/ctl_lib.sh"
 
-W=$(mktemp -d)
-HPID=
-trap 'stop_harness; rm -rf "$W"' EXIT
-cd "$W"
-TOK=test-admin-token-0123456789
-free_port UP
-free_port AP
+ctl_setup
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 \
 	-subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 \
 	-keyout key.pem -out cert.pem 2>/dev/null || fail "openssl req"

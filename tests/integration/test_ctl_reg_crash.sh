@@ -12,16 +12,8 @@ HARNESS=$1
 KEYBURST=$2
 . "$(dirname "$0")/ctl_lib.sh"
 
-W=$(mktemp -d)
-HPID=
 LOOPS=
-trap 'stop_harness; for p in $LOOPS; do kill $p 2>/dev/null || true; done; rm -rf "$W"' EXIT
-cd "$W"
-TOK=test-admin-token-0123456789
-free_port UP
-free_port AP
-UE=http://127.0.0.1:$UP
-ADM=http://127.0.0.1:$AP
+ctl_setup 'for p in $LOOPS; do kill $p 2>/dev/null || true; done'
 ARGS="--store db --token $TOK --ue-port $UP --admin-port $AP --real-sa"
 admin() { curl -sf -H "Authorization: Bearer $TOK" "$@"; }
 N=600

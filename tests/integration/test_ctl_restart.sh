@@ -10,16 +10,8 @@ HARNESS=$1
 KEYBURST=$2
 . "$(dirname "$0")/ctl_lib.sh"
 
-W=$(mktemp -d)
-HPID=
 CPID=
-trap 'stop_harness; [ -n "$CPID" ] && kill $CPID 2>/dev/null; rm -rf "$W"' EXIT
-cd "$W"
-TOK=test-admin-token-0123456789
-free_port UP
-free_port AP
-UE=http://127.0.0.1:$UP
-ADM=http://127.0.0.1:$AP
+ctl_setup '[ -n "$CPID" ] && kill $CPID 2>/dev/null'
 ARGS="--store db --record rec.log --token $TOK --ue-port $UP --admin-port $AP"
 code() { curl -s -o body.out -w '%{http_code}' "$@"; }
 admin() { curl -s -H "Authorization: Bearer $TOK" "$@"; }

@@ -18,17 +18,7 @@ command -v openssl >/dev/null || { echo "SKIP: openssl missing"; exit 77; }
 
 W=$(mktemp -d)
 KPID=
-cleanup() {
-	if [ -n "$KPID" ] && kill -0 "$KPID" 2>/dev/null; then
-		kill -TERM "$KPID" 2>/dev/null || true
-		for _ in $(seq 50); do kill -0 "$KPID" 2>/dev/null || break; sleep 0.1; done
-		kill -9 "$KPID" 2>/dev/null || true
-	fi
-	[ -n "${KEEP:-}" ] && { echo "kept $W"; return; }
-	rm -rf "$W"
-}
-trap cleanup EXIT
-dfail() { tail -n 30 "$W/kbd.log" >&2 2>/dev/null || true; fail "$@"; }
+trap kbd_cleanup EXIT
 
 # ---- certificates ----
 cd "$W"
@@ -103,12 +93,7 @@ EOF
 	--vdev net_null0 -- --config "$W/kb.conf" >"$W/kbd.json" 2>"$W/kbd.log" &
 KPID=$!
 ADM=http://127.0.0.1:$ADMIN
-for _ in $(seq 300); do
-	curl -sf "$ADM/healthz" >/dev/null 2>&1 && break
-	kill -0 $KPID 2>/dev/null || dfail "keyburstd died"
-	sleep 0.1
-done
-curl -sf "$ADM/healthz" >/dev/null || dfail "control plane not up"
+wait_healthz "$ADM" 300 dfail
 curl -s -H "Authorization: Bearer $TOK" -H 'Content-Type: application/json' -X POST \
 	--data '{"id":"news-7","key_domain":"62f210","key_group":7}' "$ADM/v1/services" >/dev/null
 pass "keyburstd up: PAP over HTTPS with client certificates on :$PAPP"

@@ -31,17 +31,7 @@ command -v tshark >/dev/null || { echo "SKIP: tshark missing"; exit 77; }
 
 W=$(mktemp -d)
 KPID=
-cleanup() {
-	if [ -n "$KPID" ] && kill -0 "$KPID" 2>/dev/null; then
-		kill -TERM "$KPID" 2>/dev/null || true
-		for _ in $(seq 50); do kill -0 "$KPID" 2>/dev/null || break; sleep 0.1; done
-		kill -9 "$KPID" 2>/dev/null || true
-	fi
-	[ -n "${KEEP:-}" ] && { echo "kept $W"; return; }
-	rm -rf "$W"
-}
-trap cleanup EXIT
-dfail() { tail -n 30 "$W/kbd.log" >&2 2>/dev/null || true; fail "$@"; }
+trap kbd_cleanup EXIT
 
 free_port ADMIN
 free_port UEP
@@ -92,12 +82,7 @@ EOF
 	--vdev "net_pcap0,tx_pcap=$W/tx.pcap" -- --config "$W/kb.conf" >"$W/kbd.json" 2>"$W/kbd.log" &
 KPID=$!
 ADM=http://127.0.0.1:$ADMIN
-for _ in $(seq 400); do
-	curl -sf "$ADM/healthz" >/dev/null 2>&1 && break
-	kill -0 $KPID 2>/dev/null || dfail "keyburstd died"
-	sleep 0.1
-done
-curl -sf "$ADM/healthz" >/dev/null || dfail "control plane not up"
+wait_healthz "$ADM" 400 dfail
 pass "keyburstd up: control plane, PAP on :$PAPP, dataplane on net_pcap"
 
 adm() { curl -s -H "Authorization: Bearer $TOK" -H 'Content-Type: application/json' "$@"; }

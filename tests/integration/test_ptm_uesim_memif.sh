@@ -23,18 +23,10 @@ KPID= UPID=
 . "$(dirname "$0")/ctl_lib.sh"
 fail() {
 	echo "FAIL: $*" >&2
-	for f in kbd.log uesim.log; do
-		[ -f "$W/$f" ] && { echo "--- $f" >&2; tail -n 25 "$W/$f" >&2; }
-	done
+	tail_logs kbd.log uesim.log
 	exit 1
 }
-cleanup() {
-	for p in $KPID $UPID; do kill -9 "$p" 2>/dev/null || true; done
-	wait 2>/dev/null || true
-	[ -n "${KEEP:-}" ] && { echo "kept $W"; return; }
-	rm -rf "$W"
-}
-trap cleanup EXIT
+trap kill_cleanup EXIT
 
 free_port UP
 free_port AP
@@ -99,12 +91,7 @@ done
 	--vdev "net_memif0,role=client,$MEMIF" -- --config "$W/kb.conf" >"$W/kbd.json" \
 	2>"$W/kbd.log" &
 KPID=$!
-for _ in $(seq 600); do
-	curl -sf "$ADM/healthz" >/dev/null 2>&1 && break
-	kill -0 $KPID 2>/dev/null || fail "keyburstd exited"
-	sleep 0.1
-done
-curl -sf "$ADM/healthz" >/dev/null || fail "keyburstd: control plane not up after 60 s"
+wait_healthz "$ADM" 600
 pass "uesim (memif server, PTM receiver on $GROUP) and keyburstd (memif client, PAP) up"
 
 # ---- 1. the UEs get the MSK by a rollover ----

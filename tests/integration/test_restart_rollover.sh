@@ -40,17 +40,10 @@ fail() {
 		timeout 60 gdb -q -batch -p "$KPID" -ex "thread apply all bt 8" 2>&1 |
 			grep -E '^(Thread|#)' >&2 || true
 	fi
-	for f in kbd1.log kbd2.log uesim.log; do
-		[ -f "$W/$f" ] && { echo "--- $f" >&2; tail -n 25 "$W/$f" >&2; }
-	done
+	tail_logs kbd1.log kbd2.log uesim.log
 	exit 1
 }
-cleanup() {
-	for p in $KPID $UPID; do kill -9 "$p" 2>/dev/null || true; done
-	wait 2>/dev/null || true
-	rm -rf "$W"
-}
-trap cleanup EXIT
+trap kill_cleanup EXIT
 
 free_port UP
 free_port AP

@@ -16,6 +16,7 @@
 #include "mikey/mikey_ref.h"
 #include "srtp/srtp.h"
 #include "srtp_burst.h"
+#include "srtp_lib_session.h"
 #include "util/secret.h"
 
 #include <srtp2/srtp.h>
@@ -80,44 +81,23 @@ static void keys_from_mtk_message(struct keying *out)
 /* A libsrtp2 session for one SSRC with one master key and its MKI. */
 struct lib_sess {
 	srtp_t s;
-	uint8_t key[30];
-	uint8_t mki[KB_SRTP_MKI_LEN];
-	srtp_master_key_t mk;
-	srtp_master_key_t *mkp[1];
+	struct kb_srtp_lib_key k;
 };
 
 static int lib_open(struct lib_sess *ls, const struct keying *k, uint32_t ssrc, bool inbound,
 		    uint32_t roc)
 {
-	srtp_policy_t pol;
+	uint8_t mki[KB_SRTP_MKI_LEN];
 
-	memset(&pol, 0, sizeof(pol));
-	memcpy(ls->key, k->mtk, 16);
-	memcpy(ls->key + 16, k->salt, 14);
-	kb_srtp_mki(k->msk_id, k->mtk_id, ls->mki);
-	ls->mk.key = ls->key;
-	ls->mk.mki_id = ls->mki;
-	ls->mk.mki_size = KB_SRTP_MKI_LEN;
-	ls->mkp[0] = &ls->mk;
-	srtp_crypto_policy_set_aes_cm_128_hmac_sha1_80(&pol.rtp);
-	srtp_crypto_policy_set_aes_cm_128_hmac_sha1_80(&pol.rtcp);
-	pol.ssrc.type = ssrc_specific;
-	pol.ssrc.value = ssrc;
-	pol.keys = ls->mkp;
-	pol.num_master_keys = 1;
-	pol.window_size = 1024;
 	(void)inbound;
-	if (srtp_create(&ls->s, &pol) != srtp_err_status_ok)
-		return -1;
-	if (roc != 0 && srtp_set_stream_roc(ls->s, ssrc, roc) != srtp_err_status_ok)
-		return -1;
-	return 0;
+	kb_srtp_mki(k->msk_id, k->mtk_id, mki);
+	return kb_srtp_lib_create(&ls->s, &ls->k, k->mtk, k->salt, mki, ssrc, roc);
 }
 
 static void lib_close(struct lib_sess *ls)
 {
 	srtp_dealloc(ls->s);
-	kb_memzero(ls->key, sizeof(ls->key));
+	kb_memzero(ls->k.key, sizeof(ls->k.key));
 }
 
 static uint8_t plain[MAX_PKTS][PKT_MAX + 64];

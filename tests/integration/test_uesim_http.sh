@@ -12,15 +12,7 @@ UESIM=$2
 KEYBURST=$3
 . "$(dirname "$0")/ctl_lib.sh"
 
-W=$(mktemp -d)
-HPID=
-trap 'stop_harness; rm -rf "$W"' EXIT
-cd "$W"
-TOK=test-admin-token-0123456789
-free_port UP
-free_port AP
-UE=http://127.0.0.1:$UP
-ADM=http://127.0.0.1:$AP
+ctl_setup
 N=2000
 SVC=urn:svc:load
 start_harness h --store db --record rec.log --token $TOK --ue-port $UP --admin-port $AP \
