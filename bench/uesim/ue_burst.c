@@ -1,5 +1,6 @@
 /* The UE model's IPsec-MB burst path (see ue_burst.h). */
 #include "ue_burst.h"
+#include "big_array.h"
 
 #include <intel-ipsec-mb.h>
 #include <stdio.h>
@@ -63,9 +64,9 @@ struct kb_ue_burst *kb_ue_burst_new(struct kb_uesim *sim)
 		return NULL;
 	memset(b, 0, sizeof(*b));
 	b->sim = sim;
-	/* not zeroed: a row's keys are written before KB_UE_BURST_KEYS is set,
-	 * so a 10M-UE run touches only the pages of UEs that got a message */
-	b->xk = aligned_alloc(CACHE_LINE, (size_t)(sim->n_ue ? sim->n_ue : 1) * sizeof(*b->xk));
+	/* backed only where touched: a 10M-UE run maps only the pages of UEs
+	 * that got a message */
+	b->xk = kb_big_array_new(sim->n_ue, sizeof(*b->xk));
 	b->mgr = kb_imb_mgr_new("kb_ue_burst_new");
 	if (b->xk == NULL || b->mgr == NULL)
 		goto fail;
@@ -99,8 +100,7 @@ void kb_ue_burst_free(struct kb_ue_burst *b)
 	if (b == NULL)
 		return;
 	if (b->xk != NULL) {
-		kb_memzero(b->xk, (size_t)(b->sim->n_ue ? b->sim->n_ue : 1) * sizeof(*b->xk));
-		free(b->xk);
+		kb_big_array_free(b->xk, b->sim->n_ue, sizeof(*b->xk));
 	}
 	if (b->mgr != NULL)
 		free_mb_mgr(b->mgr);

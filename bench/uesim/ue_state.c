@@ -1,4 +1,5 @@
 #include "ue_state.h"
+#include "big_array.h"
 
 #include "mikey/mikey_codec.h"
 #include "util/be.h"
@@ -99,7 +100,7 @@ int kb_uesim_init(struct kb_uesim *s, uint32_t n_ue, struct kb_ue_index idx,
 	s->rng[0] = (unsigned short)s->knobs.seed;
 	s->rng[1] = (unsigned short)(s->knobs.seed >> 16);
 	s->rng[2] = (unsigned short)(s->knobs.seed >> 32);
-	s->ue = calloc(n_ue ? n_ue : 1, sizeof(*s->ue));
+	s->ue = kb_big_array_new(n_ue, sizeof(*s->ue));
 	s->crypto = crypto_new();
 	if (s->ue == NULL || s->crypto == NULL) {
 		kb_uesim_free(s);
@@ -111,13 +112,11 @@ int kb_uesim_init(struct kb_uesim *s, uint32_t n_ue, struct kb_ue_index idx,
 void kb_uesim_free(struct kb_uesim *s)
 {
 	if (s->ue != NULL) {
-		kb_memzero(s->ue, (size_t)s->n_ue * sizeof(*s->ue));
-		free(s->ue);
+		kb_big_array_free(s->ue, s->n_ue, sizeof(*s->ue));
 	}
 	kb_memzero(s->census, sizeof(s->census));
 	if (s->tk != NULL) {
-		kb_memzero(s->tk, (size_t)s->n_ue * sizeof(*s->tk));
-		free(s->tk);
+		kb_big_array_free(s->tk, s->n_ue, sizeof(*s->tk));
 	}
 	crypto_free(s->crypto);
 	if (s->idx.ops != NULL)
@@ -498,7 +497,7 @@ enum kb_ue_verdict kb_uesim_handle(struct kb_uesim *s, const uint8_t *msg, size_
 	if (kb_mikey_decode(msg, len, &m, &err) != 0 || !kb_uesim_msg_ok(&m))
 		return kb_uesim_count(s, KB_UE_MALFORMED);
 	if (s->tk == NULL) {
-		s->tk = calloc(s->n_ue ? s->n_ue : 1, sizeof(*s->tk));
+		s->tk = kb_big_array_new(s->n_ue, sizeof(*s->tk));
 		if (s->tk == NULL)
 			return kb_uesim_count(s, KB_UE_UNKNOWN);
 	}
